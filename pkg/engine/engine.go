@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/policy"
+)
+
+// Config tunes the use-cases. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// BackupRoleName is the IAM role AWS Backup assumes for our jobs; it
+	// has the same name in every account.
+	BackupRoleName string
+	// MemberRoleName is the role efskeeper assumes in member accounts; vault
+	// access policies are checked against it too.
+	MemberRoleName string
+	// StartWindowMinutes and CompleteWindowMinutes go on every backup job.
+	// AWS requires a start window of at least 60 minutes.
+	StartWindowMinutes    int64
+	CompleteWindowMinutes int64
+	// StaleAfter is how long a job may go without news before the
+	// reconciler reads it back (events come about every 5 minutes).
+	StaleAfter time.Duration
+	// CopyTimeout bounds a copy job: copy jobs may sit in CREATED for hours
+	// while AWS retries, but not forever.
+	CopyTimeout time.Duration
+	// UnitResendAfter is how long a region run may stay unfinished before
+	// the reconciler sends its message again; UnitTimeout, before it gives up.
+	UnitResendAfter time.Duration
+	UnitTimeout     time.Duration
+	// MaxCatchUp is how many missed runs of one policy a tick starts; older
+	// missed runs are reported, not run.
+	MaxCatchUp int
+	// MaxDeletesPerRun caps deletions by one retention run.
+	MaxDeletesPerRun int
+	// DryRun makes retention report what it would delete without deleting.
+	DryRun bool
+	// MaxDeleteAttempts is how often retention tries to delete one point.
+	MaxDeleteAttempts int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		BackupRoleName:        "efskeeper-backup",
+		MemberRoleName:        "efskeeper-member",
+		StartWindowMinutes:    60,
+		CompleteWindowMinutes: 3 * 24 * 60,
+		StaleAfter:            30 * time.Minute,
+		CopyTimeout:           48 * time.Hour,
+		UnitResendAfter:       20 * time.Minute,
+		UnitTimeout:           6 * time.Hour,
+		MaxCatchUp:            3,
+		MaxDeletesPerRun:      500,
+		MaxDeleteAttempts:     5,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BackupRoleName == "" {
+		c.BackupRoleName = d.BackupRoleName
+	}
+	if c.MemberRoleName == "" {
+		c.MemberRoleName = d.MemberRoleName
+	}
+	if c.StartWindowMinutes < 60 {
+		c.StartWindowMinutes = d.StartWindowMinutes
+	}
+	if c.CompleteWindowMinutes <= 0 {
+		c.CompleteWindowMinutes = d.CompleteWindowMinutes
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = d.StaleAfter
+	}
+	if c.CopyTimeout <= 0 {
+		c.CopyTimeout = d.CopyTimeout
+	}
+	if c.UnitResendAfter <= 0 {
+		c.UnitResendAfter = d.UnitResendAfter
+	}
+	if c.UnitTimeout <= 0 {
+		c.UnitTimeout = d.UnitTimeout
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = d.MaxCatchUp
+	}
+	if c.MaxDeletesPerRun <= 0 {
+		c.MaxDeletesPerRun = d.MaxDeletesPerRun
+	}
+	if c.MaxDeleteAttempts <= 0 {
+		c.MaxDeleteAttempts = d.MaxDeleteAttempts
+	}
+	return c
+}
+
+// Engine runs the use-cases against the ports. Build it with New; the
+// fields are exported so that tests and wiring code can see what it needs.
+type Engine struct {
+	Store       Store
+	Backup      Backup
+	FileSystems FileSystems
+	Org         Organization
+	Queue       Queue
+	Notifier    Notifier
+	Clock       Clock
+	Log         *slog.Logger
+	Config      Config
+}
+
+// New returns an Engine with defaults filled in: a discarding logger when
+// log is nil and DefaultConfig for zero config fields.
+func New(e Engine) *Engine {
+	if e.Log == nil {
+		e.Log = slog.New(slog.DiscardHandler)
+	}
+	e.Config = e.Config.withDefaults()
+	return &e
+}
+
+func (e *Engine) now() time.Time { return e.Clock.Now().UTC() }
+
+// roleArn returns the ARN of a role that has the same name in every account.
+func roleArn(l Loc, name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", policy.Partition(l.Region), l.Account, name)
+}
+
+// token derives an IdempotencyToken. AWS keeps a token for 24 hours: the
+// same token and parameters return the same job, so a repeated start (a
+// redelivered message, a retried Lambda) never makes a second job.
+func token(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "efsk-" + hex.EncodeToString(h[:16])
+}
+
+// retriable reports whether an error is worth retrying as is (the
+// operation may succeed later without anyone changing anything).
+func retriable(err error) bool {
+	switch ErrorCode(err) {
+	case ETHROTTLED, EUNAVAIL, EINTERNAL:
+		return true
+	}
+	return false
+}
+
+// logFor returns a logger with the attributes that let one grep follow a
+// session (STYLE.md).
+func (e *Engine) logFor(policyID, sessionID string, l Loc, fs string) *slog.Logger {
+	args := make([]any, 0, 10)
+	if policyID != "" {
+		args = append(args, "policy", policyID)
+	}
+	if sessionID != "" {
+		args = append(args, "session", sessionID)
+	}
+	if l.Account != "" {
+		args = append(args, "account", l.Account, "region", l.Region)
+	}
+	if fs != "" {
+		args = append(args, "fileSystem", fs)
+	}
+	return e.Log.With(args...)
+}
+
+// update re-reads and re-applies a change until its conditional write wins
+// (ECONFLICT means someone else wrote in between). apply may return done to
+// skip the write.
+func update[T any](ctx context.Context, get func(context.Context) (T, error), apply func(T) (write bool, err error), put func(context.Context, T) error) (T, error) {
+	var zero T
+	for attempt := 0; attempt < 8; attempt++ {
+		rec, err := get(ctx)
+		if err != nil {
+			return zero, err
+		}
+		write, err := apply(rec)
+		if err != nil || !write {
+			return rec, err
+		}
+		err = put(ctx, rec)
+		if err == nil {
+			return rec, nil
+		}
+		if !IsConflict(err) {
+			return zero, err
+		}
+	}
+	return zero, Errorf(ECONFLICT, "gave up after repeated concurrent updates")
+}

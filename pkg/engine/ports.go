@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"time"
+)
+
+// Clock gives the current time. Every use-case takes time from it, never
+// from time.Now, so that the simulator can run months in seconds.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// Backup is the AWS Backup API as efskeeper uses it, per (account, Region).
+// Implementations assume the member role for accounts other than the home
+// account. Errors carry engine codes: ENOTFOUND for missing resources,
+// ETHROTTLED for throttling that survived the SDK's retries, EDENIED for
+// access denied.
+type Backup interface {
+	// EFSOptIn reports whether the EFS resource type is opted in to AWS
+	// Backup in the Region (DescribeRegionSettings).
+	EFSOptIn(ctx context.Context, l Loc) (bool, error)
+	// EnableEFSOptIn opts EFS in (UpdateRegionSettings), leaving every other
+	// resource type as it was.
+	EnableEFSOptIn(ctx context.Context, l Loc) error
+	// ListVaults lists every backup vault with its type, lock settings and
+	// tags (ListBackupVaults + ListTags).
+	ListVaults(ctx context.Context, l Loc) ([]Vault, error)
+	// DescribeVault describes one vault with its tags; ENOTFOUND if absent.
+	DescribeVault(ctx context.Context, l Loc, name string) (Vault, error)
+	// VaultAccessPolicy returns the vault's access policy JSON, "" if none.
+	VaultAccessPolicy(ctx context.Context, l Loc, name string) (string, error)
+	// StartBackup calls StartBackupJob.
+	StartBackup(ctx context.Context, r StartBackupRequest) (StartedJob, error)
+	// StartCopy calls StartCopyJob in the source Region.
+	StartCopy(ctx context.Context, r StartCopyRequest) (StartedJob, error)
+	// DescribeBackupJob and DescribeCopyJob read a job back (reconcile).
+	DescribeBackupJob(ctx context.Context, l Loc, jobID string) (JobUpdate, error)
+	DescribeCopyJob(ctx context.Context, l Loc, jobID string) (JobUpdate, error)
+	// DescribeRecoveryPoint reads a point back; ENOTFOUND once it is gone.
+	DescribeRecoveryPoint(ctx context.Context, l Loc, vault, arn string) (RecoveryPoint, error)
+	// RecoveryPointTags lists the tags of a recovery point (ListTags).
+	RecoveryPointTags(ctx context.Context, l Loc, arn string) (map[string]string, error)
+	// DeleteRecoveryPoint calls DeleteRecoveryPoint. Success does not prove
+	// deletion: read the point back.
+	DeleteRecoveryPoint(ctx context.Context, l Loc, vault, arn string) error
+}
+
+// FileSystems lists EFS file systems with their tags and mount targets.
+type FileSystems interface {
+	ListFileSystems(ctx context.Context, l Loc) ([]FileSystem, error)
+}
+
+// Organization resolves the accounts of an AWS Organization.
+type Organization interface {
+	// AccountsIn returns the ACTIVE accounts under the given OUs or root
+	// (ou-..., r-...), recursively, sorted.
+	AccountsIn(ctx context.Context, parents []string) ([]string, error)
+}
+
+// Queue sends work to the asynchronous use-cases (SQS in production).
+type Queue interface {
+	SendRegionRun(ctx context.Context, m RegionRunMsg) error
+	SendIndexRun(ctx context.Context, m IndexRunMsg) error
+}
+
+// Notifier tells people about finished sessions (SNS in production).
+type Notifier interface {
+	SessionFinished(ctx context.Context, n SessionNotice) error
+}
+
+// SessionNotice is everything a session mail needs.
+type SessionNotice struct {
+	Session *Session
+	Policy  *PolicyRecord
+	Tasks   []*Task
+	Units   []*Unit
+}
+
+// SessionDelta is an atomic adjustment of a session's counters.
+type SessionDelta struct {
+	OpenUnits int
+	OpenTasks int
+}
+
+// SessionQuery filters ListSessions. Zero fields do not filter.
+type SessionQuery struct {
+	PolicyID string
+	From, To time.Time // ScheduledAt range, inclusive From, exclusive To
+	Cursor   string    // opaque, from a previous page
+	Limit    int       // 0 means the store's default
+}
+
+// TaskQuery filters ListTasks. Exactly one of SessionID or PolicyID is set.
+type TaskQuery struct {
+	SessionID string
+	PolicyID  string
+	// LiveOnly keeps tasks that still hold a recovery point (Task.Live).
+	LiveOnly bool
+	Cursor   string
+	Limit    int
+}
+
+// Store keeps efskeeper's state. All writes of versioned records are
+// conditional: a record's Version must equal the stored version (0 to
+// create one that must not exist) or the write fails with ECONFLICT; on
+// success the store sets Version to the new value in the caller's struct.
+// Reads return copies the caller may change freely. pkg/store/storetest is
+// the contract every implementation passes.
+type Store interface {
+	GetPolicy(ctx context.Context, id string) (*PolicyRecord, error)
+	ListPolicies(ctx context.Context) ([]*PolicyRecord, error)
+	PutPolicy(ctx context.Context, p *PolicyRecord) error
+	DeletePolicy(ctx context.Context, id string, version int64) error
+	// DuePolicies returns enabled policies with a non-zero NextRunAt <= now.
+	DuePolicies(ctx context.Context, now time.Time) ([]*PolicyRecord, error)
+
+	// CreateSession fails with ECONFLICT if the id exists.
+	CreateSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, id string) (*Session, error)
+	PutSession(ctx context.Context, s *Session) error
+	// AdjustSession adds d to the counters atomically, without a version
+	// check (bumping Version), and returns the session as it now is.
+	AdjustSession(ctx context.Context, id string, d SessionDelta) (*Session, error)
+	// ListSessions returns sessions newest first and a cursor for the next
+	// page ("" at the end).
+	ListSessions(ctx context.Context, q SessionQuery) ([]*Session, string, error)
+	// RunningSessions returns sessions whose status is Running.
+	RunningSessions(ctx context.Context) ([]*Session, error)
+
+	// CreateUnit fails with ECONFLICT if the id exists.
+	CreateUnit(ctx context.Context, u *Unit) error
+	GetUnit(ctx context.Context, id string) (*Unit, error)
+	PutUnit(ctx context.Context, u *Unit) error
+	SessionUnits(ctx context.Context, sessionID string) ([]*Unit, error)
+
+	// CreateTask fails with ECONFLICT if the id exists.
+	CreateTask(ctx context.Context, t *Task) error
+	GetTask(ctx context.Context, id string) (*Task, error)
+	PutTask(ctx context.Context, t *Task) error
+	// TaskByBackupJob finds the task whose current backup job has this id.
+	TaskByBackupJob(ctx context.Context, jobID string) (*Task, error)
+	// TaskByRecoveryPoint finds the task whose source recovery point has
+	// this ARN (copy events name only the source point).
+	TaskByRecoveryPoint(ctx context.Context, arn string) (*Task, error)
+	// DueTasks returns non-terminal tasks whose NextCheckAt is <= now:
+	// the reconciler's work list (stale jobs, retries that are due).
+	DueTasks(ctx context.Context, now time.Time) ([]*Task, error)
+	// ListTasks pages through the tasks of a session or a policy.
+	ListTasks(ctx context.Context, q TaskQuery) ([]*Task, string, error)
+}
