@@ -1,0 +1,85 @@
+package memory
+
+import (
+	"slices"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/policy"
+)
+
+// The clone functions copy a record with every slice, map and pointer it
+// holds, so that neither the caller's later changes nor the store's reach
+// the other side. They are written out field by field because a JSON round
+// trip costs about fifty times as much; clone_test.go fills every field by
+// reflection and fails when a new reference field is not copied here.
+
+func clonePolicyRecord(r *engine.PolicyRecord) *engine.PolicyRecord {
+	c := *r
+	c.Policy = clonePolicy(r.Policy)
+	return &c
+}
+
+func clonePolicy(p *policy.Policy) *policy.Policy {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Source.Accounts = slices.Clone(p.Source.Accounts)
+	c.Source.OrganizationalUnits = slices.Clone(p.Source.OrganizationalUnits)
+	c.Source.Regions = slices.Clone(p.Source.Regions)
+	c.Source.FileSystems = slices.Clone(p.Source.FileSystems)
+	c.Source.Tags = slices.Clone(p.Source.Tags)
+	c.Source.ExcludeTags = slices.Clone(p.Source.ExcludeTags)
+	c.Backup.Vaults = slices.Clone(p.Backup.Vaults)
+	for i := range c.Backup.Vaults {
+		c.Backup.Vaults[i].VaultTag = cloneTag(c.Backup.Vaults[i].VaultTag)
+	}
+	c.Copies.Mappings = slices.Clone(p.Copies.Mappings)
+	for i := range c.Copies.Mappings {
+		c.Copies.Mappings[i].VaultTag = cloneTag(c.Copies.Mappings[i].VaultTag)
+	}
+	c.Schedules = slices.Clone(p.Schedules)
+	for i := range c.Schedules {
+		c.Schedules[i].At = slices.Clone(c.Schedules[i].At)
+		c.Schedules[i].Days = slices.Clone(c.Schedules[i].Days)
+	}
+	if p.Lifecycle != nil {
+		l := *p.Lifecycle
+		c.Lifecycle = &l
+	}
+	return &c
+}
+
+func cloneTag(t *policy.Tag) *policy.Tag {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+func cloneSession(s *engine.Session) *engine.Session {
+	c := *s
+	c.Schedules = slices.Clone(s.Schedules)
+	c.Reasons = slices.Clone(s.Reasons)
+	c.Units = slices.Clone(s.Units)
+	return &c
+}
+
+func cloneUnit(u *engine.Unit) *engine.Unit {
+	c := *u
+	c.Reasons = slices.Clone(u.Reasons)
+	return &c
+}
+
+func cloneTask(t *engine.Task) *engine.Task {
+	c := *t
+	c.Schedules = slices.Clone(t.Schedules)
+	c.Copies = slices.Clone(t.Copies)
+	c.Reasons = slices.Clone(t.Reasons)
+	if t.Lifecycle != nil {
+		l := *t.Lifecycle
+		c.Lifecycle = &l
+	}
+	return &c
+}

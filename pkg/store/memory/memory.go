@@ -1,0 +1,580 @@
+// Package memory is an in-process engine.Store: maps under one mutex, with
+// ordered secondary indexes so that every query costs O(log n + result),
+// as the DynamoDB store's index queries do. The simulator, the local server
+// and the engine's tests use it; it passes the same contract suite
+// (pkg/store/storetest) as pkg/store/dynamo.
+//
+// Records are deep-copied on the way in and on the way out, so a caller can
+// never change stored state except through a versioned write.
+package memory
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/store"
+)
+
+// Store is the in-memory engine.Store. The zero value is not usable; call New.
+type Store struct {
+	mu  sync.Mutex
+	ops map[string]int
+
+	policies    map[string]*engine.PolicyRecord
+	duePolicies tree // (NextRunAt, id) of enabled policies with a NextRunAt
+
+	sessions       map[string]*engine.Session
+	sessionsByTime tree   // (ScheduledAt, id) of every session
+	policySessions forest // policy id → (ScheduledAt, id)
+	running        tree   // (ScheduledAt, id) of Running sessions
+
+	units        map[string]*engine.Unit
+	sessionUnits forest // session id → (0, unit id)
+
+	tasks            map[string]*engine.Task
+	sessionTasks     forest // session id → (0, task id)
+	policyTasks      forest // policy id → (0, task id)
+	sessionLiveTasks forest // as sessionTasks, live tasks only
+	policyLiveTasks  forest // as policyTasks, live tasks only
+	dueTasks         tree   // (NextCheckAt, id) of non-terminal tasks
+	byBackupJob      map[string]string
+	byRecoveryPoint  map[string]string
+}
+
+var _ engine.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		ops:              map[string]int{},
+		policies:         map[string]*engine.PolicyRecord{},
+		policySessions:   forest{},
+		sessions:         map[string]*engine.Session{},
+		units:            map[string]*engine.Unit{},
+		sessionUnits:     forest{},
+		tasks:            map[string]*engine.Task{},
+		sessionTasks:     forest{},
+		policyTasks:      forest{},
+		sessionLiveTasks: forest{},
+		policyLiveTasks:  forest{},
+		byBackupJob:      map[string]string{},
+		byRecoveryPoint:  map[string]string{},
+	}
+}
+
+// Ops returns how often each Store method has been called, by method name.
+// The benchmark divides them by the number of backups taken.
+func (s *Store) Ops() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.ops)
+}
+
+// lock takes the store's mutex and counts one call of method; the caller
+// defers the returned unlock.
+func (s *Store) lock(method string) func() {
+	s.mu.Lock()
+	s.ops[method]++
+	return s.mu.Unlock
+}
+
+// checkVersion applies the optimistic-concurrency rule: the version a
+// writer read must be the one stored (0 when there is none).
+func checkVersion(kind, id string, stored, given int64) error {
+	switch {
+	case given == stored:
+		return nil
+	case stored == 0:
+		return engine.Errorf(engine.ECONFLICT, "write %s %q at version %d: it does not exist", kind, id, given)
+	case given == 0:
+		return engine.Errorf(engine.ECONFLICT, "create %s %q: it already exists at version %d", kind, id, stored)
+	default:
+		return engine.Errorf(engine.ECONFLICT, "write %s %q at version %d: stored version is %d", kind, id, given, stored)
+	}
+}
+
+func notFound(kind, id string) error {
+	return engine.Errorf(engine.ENOTFOUND, "%s %q not found", kind, id)
+}
+
+// --- policies
+
+// GetPolicy returns a copy of the policy record.
+func (s *Store) GetPolicy(_ context.Context, id string) (*engine.PolicyRecord, error) {
+	defer s.lock("GetPolicy")()
+	p, ok := s.policies[id]
+	if !ok {
+		return nil, notFound("policy", id)
+	}
+	return clonePolicyRecord(p), nil
+}
+
+// ListPolicies returns every policy record, by id.
+func (s *Store) ListPolicies(_ context.Context) ([]*engine.PolicyRecord, error) {
+	defer s.lock("ListPolicies")()
+	ids := slices.Sorted(maps.Keys(s.policies))
+	out := make([]*engine.PolicyRecord, len(ids))
+	for i, id := range ids {
+		out[i] = clonePolicyRecord(s.policies[id])
+	}
+	return out, nil
+}
+
+// PutPolicy writes the record if p.Version is the stored version (0 to
+// create it) and sets p.Version to the new version.
+func (s *Store) PutPolicy(_ context.Context, p *engine.PolicyRecord) error {
+	defer s.lock("PutPolicy")()
+	if p == nil || p.Policy == nil || p.Policy.ID == "" {
+		return engine.Errorf(engine.EINVALID, "put policy: the record has no policy id")
+	}
+	id := p.Policy.ID
+	old := s.policies[id]
+	var stored int64
+	if old != nil {
+		stored = old.Version
+	}
+	if err := checkVersion("policy", id, stored, p.Version); err != nil {
+		return err
+	}
+	if old != nil {
+		s.unindexPolicy(old)
+	}
+	c := clonePolicyRecord(p)
+	c.Version = stored + 1
+	s.policies[id] = c
+	s.indexPolicy(c)
+	p.Version = c.Version
+	return nil
+}
+
+// DeletePolicy deletes the policy if version is the stored version. It
+// leaves the policy's sessions and tasks: they record restore points.
+func (s *Store) DeletePolicy(_ context.Context, id string, version int64) error {
+	defer s.lock("DeletePolicy")()
+	old, ok := s.policies[id]
+	if !ok {
+		return notFound("policy", id)
+	}
+	if err := checkVersion("policy", id, old.Version, version); err != nil {
+		return err
+	}
+	s.unindexPolicy(old)
+	delete(s.policies, id)
+	return nil
+}
+
+// DuePolicies returns enabled policies with a non-zero NextRunAt <= now,
+// earliest first.
+func (s *Store) DuePolicies(_ context.Context, now time.Time) ([]*engine.PolicyRecord, error) {
+	defer s.lock("DuePolicies")()
+	var out []*engine.PolicyRecord
+	s.duePolicies.ascend(nil, func(k key) bool {
+		if k.at.After(now) {
+			return false
+		}
+		out = append(out, clonePolicyRecord(s.policies[k.id]))
+		return true
+	})
+	return out, nil
+}
+
+func policyDue(p *engine.PolicyRecord) bool {
+	return p.Policy.Enabled && !p.NextRunAt.IsZero()
+}
+
+func (s *Store) indexPolicy(p *engine.PolicyRecord) {
+	if policyDue(p) {
+		s.duePolicies.insert(key{p.NextRunAt, p.Policy.ID})
+	}
+}
+
+func (s *Store) unindexPolicy(p *engine.PolicyRecord) {
+	if policyDue(p) {
+		s.duePolicies.remove(key{p.NextRunAt, p.Policy.ID})
+	}
+}
+
+// --- sessions
+
+// CreateSession stores a new session at version 1; ECONFLICT if its id
+// exists, EINVALID if the id is not engine.SessionID of its policy and
+// scheduled instant.
+func (s *Store) CreateSession(_ context.Context, ss *engine.Session) error {
+	defer s.lock("CreateSession")()
+	if err := store.CheckSession(ss); err != nil {
+		return err
+	}
+	if old, ok := s.sessions[ss.ID]; ok {
+		return checkVersion("session", ss.ID, old.Version, 0)
+	}
+	c := cloneSession(ss)
+	c.Version = 1
+	s.sessions[c.ID] = c
+	s.indexSession(c)
+	ss.Version = 1
+	return nil
+}
+
+// GetSession returns a copy of the session.
+func (s *Store) GetSession(_ context.Context, id string) (*engine.Session, error) {
+	defer s.lock("GetSession")()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return nil, notFound("session", id)
+	}
+	return cloneSession(ss), nil
+}
+
+// PutSession writes the session if its Version is the stored one.
+func (s *Store) PutSession(_ context.Context, ss *engine.Session) error {
+	defer s.lock("PutSession")()
+	if err := store.CheckSession(ss); err != nil {
+		return err
+	}
+	old := s.sessions[ss.ID]
+	var stored int64
+	if old != nil {
+		stored = old.Version
+	}
+	if err := checkVersion("session", ss.ID, stored, ss.Version); err != nil {
+		return err
+	}
+	if old != nil {
+		s.unindexSession(old)
+	}
+	c := cloneSession(ss)
+	c.Version = stored + 1
+	s.sessions[c.ID] = c
+	s.indexSession(c)
+	ss.Version = c.Version
+	return nil
+}
+
+// AdjustSession adds d to the session's counters and bumps its version,
+// whatever version the caller last read.
+func (s *Store) AdjustSession(_ context.Context, id string, d engine.SessionDelta) (*engine.Session, error) {
+	defer s.lock("AdjustSession")()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return nil, notFound("session", id)
+	}
+	ss.Counters.OpenUnits += d.OpenUnits
+	ss.Counters.OpenTasks += d.OpenTasks
+	ss.Version++
+	return cloneSession(ss), nil
+}
+
+// sessionCursor is the position after the last session of a page.
+type sessionCursor struct {
+	At time.Time `json:"at"`
+	ID string    `json:"id"`
+}
+
+// ListSessions returns sessions newest first (by ScheduledAt, then id).
+func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engine.Session, string, error) {
+	defer s.lock("ListSessions")()
+	t := &s.sessionsByTime
+	if q.PolicyID != "" {
+		t = s.policySessions[q.PolicyID]
+		if t == nil {
+			return nil, "", nil
+		}
+	}
+	var before *key
+	if !q.To.IsZero() {
+		before = &key{at: q.To} // every id sorts after "", so ScheduledAt == To is excluded
+	}
+	if q.Cursor != "" {
+		var c sessionCursor
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
+			return nil, "", err
+		}
+		if k := (key{c.At, c.ID}); before == nil || k.cmp(*before) < 0 {
+			before = &k
+		}
+	}
+	limit := store.Limit(q.Limit)
+	var keys []key
+	t.descend(before, func(k key) bool {
+		if !q.From.IsZero() && k.at.Before(q.From) || len(keys) > limit {
+			return false
+		}
+		keys = append(keys, k)
+		return true
+	})
+	var next string
+	if len(keys) > limit {
+		keys = keys[:limit]
+		last := keys[limit-1]
+		next = store.EncodeCursor(sessionCursor{At: last.at, ID: last.id})
+	}
+	out := make([]*engine.Session, len(keys))
+	for i, k := range keys {
+		out[i] = cloneSession(s.sessions[k.id])
+	}
+	return out, next, nil
+}
+
+// RunningSessions returns the sessions whose status is Running, oldest first.
+func (s *Store) RunningSessions(_ context.Context) ([]*engine.Session, error) {
+	defer s.lock("RunningSessions")()
+	var out []*engine.Session
+	s.running.ascend(nil, func(k key) bool {
+		out = append(out, cloneSession(s.sessions[k.id]))
+		return true
+	})
+	return out, nil
+}
+
+func (s *Store) indexSession(ss *engine.Session) {
+	k := key{ss.ScheduledAt, ss.ID}
+	s.sessionsByTime.insert(k)
+	s.policySessions.insert(ss.PolicyID, k)
+	if ss.Status == engine.StatusRunning {
+		s.running.insert(k)
+	}
+}
+
+func (s *Store) unindexSession(ss *engine.Session) {
+	k := key{ss.ScheduledAt, ss.ID}
+	s.sessionsByTime.remove(k)
+	s.policySessions.remove(ss.PolicyID, k)
+	s.running.remove(k)
+}
+
+// --- units
+
+// CreateUnit stores a new unit at version 1; ECONFLICT if its id exists.
+func (s *Store) CreateUnit(_ context.Context, u *engine.Unit) error {
+	defer s.lock("CreateUnit")()
+	id := u.ID()
+	if old, ok := s.units[id]; ok {
+		return checkVersion("unit", id, old.Version, 0)
+	}
+	c := cloneUnit(u)
+	c.Version = 1
+	s.units[id] = c
+	s.sessionUnits.insert(c.SessionID, key{id: id})
+	u.Version = 1
+	return nil
+}
+
+// GetUnit returns a copy of the unit.
+func (s *Store) GetUnit(_ context.Context, id string) (*engine.Unit, error) {
+	defer s.lock("GetUnit")()
+	u, ok := s.units[id]
+	if !ok {
+		return nil, notFound("unit", id)
+	}
+	return cloneUnit(u), nil
+}
+
+// PutUnit writes the unit if its Version is the stored one.
+func (s *Store) PutUnit(_ context.Context, u *engine.Unit) error {
+	defer s.lock("PutUnit")()
+	id := u.ID()
+	var stored int64
+	if old := s.units[id]; old != nil {
+		stored = old.Version
+	}
+	if err := checkVersion("unit", id, stored, u.Version); err != nil {
+		return err
+	}
+	c := cloneUnit(u)
+	c.Version = stored + 1
+	s.units[id] = c
+	// A unit's session is part of its id: the index entry cannot move.
+	s.sessionUnits.insert(c.SessionID, key{id: id})
+	u.Version = c.Version
+	return nil
+}
+
+// SessionUnits returns the units of a session, by id.
+func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Unit, error) {
+	defer s.lock("SessionUnits")()
+	var out []*engine.Unit
+	if t := s.sessionUnits[sessionID]; t != nil {
+		t.ascend(nil, func(k key) bool {
+			out = append(out, cloneUnit(s.units[k.id]))
+			return true
+		})
+	}
+	return out, nil
+}
+
+// --- tasks
+
+// CreateTask stores a new task at version 1; ECONFLICT if its id exists.
+func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
+	defer s.lock("CreateTask")()
+	id := t.ID()
+	if old, ok := s.tasks[id]; ok {
+		return checkVersion("task", id, old.Version, 0)
+	}
+	c := cloneTask(t)
+	c.Version = 1
+	s.tasks[id] = c
+	s.indexTask(id, c)
+	t.Version = 1
+	return nil
+}
+
+// GetTask returns a copy of the task.
+func (s *Store) GetTask(_ context.Context, id string) (*engine.Task, error) {
+	defer s.lock("GetTask")()
+	t, ok := s.tasks[id]
+	if !ok {
+		return nil, notFound("task", id)
+	}
+	return cloneTask(t), nil
+}
+
+// PutTask writes the task if its Version is the stored one, and moves its
+// index entries (due list, job and recovery point lookups, live lists).
+func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
+	defer s.lock("PutTask")()
+	id := t.ID()
+	old := s.tasks[id]
+	var stored int64
+	if old != nil {
+		stored = old.Version
+	}
+	if err := checkVersion("task", id, stored, t.Version); err != nil {
+		return err
+	}
+	if old != nil {
+		s.unindexTask(id, old)
+	}
+	c := cloneTask(t)
+	c.Version = stored + 1
+	s.tasks[id] = c
+	s.indexTask(id, c)
+	t.Version = c.Version
+	return nil
+}
+
+// TaskByBackupJob returns the task whose current backup job has this id.
+func (s *Store) TaskByBackupJob(_ context.Context, jobID string) (*engine.Task, error) {
+	defer s.lock("TaskByBackupJob")()
+	id, ok := s.byBackupJob[jobID]
+	if !ok || jobID == "" {
+		return nil, notFound("task of backup job", jobID)
+	}
+	return cloneTask(s.tasks[id]), nil
+}
+
+// TaskByRecoveryPoint returns the task whose source recovery point has this ARN.
+func (s *Store) TaskByRecoveryPoint(_ context.Context, arn string) (*engine.Task, error) {
+	defer s.lock("TaskByRecoveryPoint")()
+	id, ok := s.byRecoveryPoint[arn]
+	if !ok || arn == "" {
+		return nil, notFound("task of recovery point", arn)
+	}
+	return cloneTask(s.tasks[id]), nil
+}
+
+// DueTasks returns the non-terminal tasks whose NextCheckAt is <= now
+// (a zero NextCheckAt is due at once), earliest first.
+func (s *Store) DueTasks(_ context.Context, now time.Time) ([]*engine.Task, error) {
+	defer s.lock("DueTasks")()
+	var out []*engine.Task
+	s.dueTasks.ascend(nil, func(k key) bool {
+		if k.at.After(now) {
+			return false
+		}
+		out = append(out, cloneTask(s.tasks[k.id]))
+		return true
+	})
+	return out, nil
+}
+
+// taskCursor is the id of the last task of a page.
+type taskCursor struct {
+	ID string `json:"id"`
+}
+
+// ListTasks pages through the tasks of a session or of a policy, by task
+// id (which orders a policy's tasks by session, as session ids carry their
+// scheduled instant).
+func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
+	defer s.lock("ListTasks")()
+	if (q.SessionID == "") == (q.PolicyID == "") {
+		return nil, "", engine.Errorf(engine.EINVALID, "list tasks: set exactly one of session id and policy id")
+	}
+	var t *tree
+	switch {
+	case q.SessionID != "" && q.LiveOnly:
+		t = s.sessionLiveTasks[q.SessionID]
+	case q.SessionID != "":
+		t = s.sessionTasks[q.SessionID]
+	case q.LiveOnly:
+		t = s.policyLiveTasks[q.PolicyID]
+	default:
+		t = s.policyTasks[q.PolicyID]
+	}
+	var after *key
+	if q.Cursor != "" {
+		var c taskCursor
+		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
+			return nil, "", err
+		}
+		after = &key{id: c.ID}
+	}
+	if t == nil {
+		return nil, "", nil
+	}
+	limit := store.Limit(q.Limit)
+	var keys []key
+	t.ascend(after, func(k key) bool {
+		keys = append(keys, k)
+		return len(keys) <= limit
+	})
+	var next string
+	if len(keys) > limit {
+		keys = keys[:limit]
+		next = store.EncodeCursor(taskCursor{ID: keys[limit-1].id})
+	}
+	out := make([]*engine.Task, len(keys))
+	for i, k := range keys {
+		out[i] = cloneTask(s.tasks[k.id])
+	}
+	return out, next, nil
+}
+
+func (s *Store) indexTask(id string, t *engine.Task) {
+	k := key{id: id}
+	s.sessionTasks.insert(t.SessionID, k)
+	s.policyTasks.insert(t.PolicyID, k)
+	if t.Live() {
+		s.sessionLiveTasks.insert(t.SessionID, k)
+		s.policyLiveTasks.insert(t.PolicyID, k)
+	}
+	if !t.Phase.Terminal() {
+		s.dueTasks.insert(key{t.NextCheckAt, id})
+	}
+	if t.Backup.ID != "" {
+		s.byBackupJob[t.Backup.ID] = id
+	}
+	if t.RecoveryPointArn != "" {
+		s.byRecoveryPoint[t.RecoveryPointArn] = id
+	}
+}
+
+func (s *Store) unindexTask(id string, t *engine.Task) {
+	k := key{id: id}
+	s.sessionTasks.remove(t.SessionID, k)
+	s.policyTasks.remove(t.PolicyID, k)
+	s.sessionLiveTasks.remove(t.SessionID, k)
+	s.policyLiveTasks.remove(t.PolicyID, k)
+	s.dueTasks.remove(key{t.NextCheckAt, id})
+	if s.byBackupJob[t.Backup.ID] == id {
+		delete(s.byBackupJob, t.Backup.ID)
+	}
+	if s.byRecoveryPoint[t.RecoveryPointArn] == id {
+		delete(s.byRecoveryPoint, t.RecoveryPointArn)
+	}
+}
