@@ -332,14 +332,6 @@ func testDeletePolicy(t *testing.T, s engine.Store) {
 	}
 }
 
-func policyIDs(ps []*engine.PolicyRecord) []string {
-	var ids []string
-	for _, p := range ps {
-		ids = append(ids, p.Policy.ID)
-	}
-	return ids
-}
-
 func testDuePolicies(t *testing.T, s engine.Store) {
 	now := t0.Add(10 * time.Minute)
 	mk := func(id string, enabled bool, next time.Time) *engine.PolicyRecord {
@@ -522,17 +514,30 @@ func testAdjustSessionConcurrent(t *testing.T, s engine.Store) {
 	}
 }
 
-func sessionIDs(ss []*engine.Session) []string {
+// allPages reads every page that fetch returns, starting without a cursor,
+// and fails on a repeated id, an oversized page or an empty page that
+// promises more.
+// idsOf lists the ids of records, in order.
+func idsOf[T any](rs []T, id func(T) string) []string {
 	var ids []string
-	for _, s := range ss {
-		ids = append(ids, s.ID)
+	for _, r := range rs {
+		ids = append(ids, id(r))
 	}
 	return ids
 }
 
-// allPages reads every page that fetch returns, starting without a cursor,
-// and fails on a repeated id, an oversized page or an empty page that
-// promises more.
+func policyIDs(ps []*engine.PolicyRecord) []string {
+	return idsOf(ps, func(p *engine.PolicyRecord) string { return p.Policy.ID })
+}
+
+func sessionIDs(ss []*engine.Session) []string {
+	return idsOf(ss, func(s *engine.Session) string { return s.ID })
+}
+
+func unitIDs(us []*engine.Unit) []string { return idsOf(us, (*engine.Unit).ID) }
+
+func taskIDs(ts []*engine.Task) []string { return idsOf(ts, (*engine.Task).ID) }
+
 func allPages[T any](t *testing.T, limit int, fetch func(cursor string) ([]T, string, error), id func(T) string) (ids []string, pages int) {
 	t.Helper()
 	seen := map[string]bool{}
@@ -720,14 +725,6 @@ func testRunningSessions(t *testing.T, s engine.Store) {
 	check("after two finished", b.ID)
 }
 
-func unitIDs(us []*engine.Unit) []string {
-	var ids []string
-	for _, u := range us {
-		ids = append(ids, u.ID())
-	}
-	return ids
-}
-
 func testUnits(t *testing.T, s engine.Store) {
 	s1 := newSession("p1", t0)
 	s2 := newSession("p1", t0.Add(time.Hour))
@@ -786,14 +783,6 @@ func testUnits(t *testing.T, s engine.Store) {
 	if len(got.Reasons) != 1 {
 		t.Fatal("changing a listed unit changed the store")
 	}
-}
-
-func taskIDs(ts []*engine.Task) []string {
-	var ids []string
-	for _, x := range ts {
-		ids = append(ids, x.ID())
-	}
-	return ids
 }
 
 func testTaskVersions(t *testing.T, s engine.Store) {
