@@ -236,32 +236,18 @@ loop:
 		case c == 0:
 			return bracketResult{outcome: bracketLiteral}
 		case c == '[' && charAt(p, pi) == '.':
-			startp := pi
-			c1 := 0
-			for {
-				pi++
-				c = charAt(p, pi)
-				if c == '.' && charAt(p, pi+1) == ']' {
-					pi += 2
-					break
-				}
-				if c == 0 {
-					return fail
-				}
-				c1++
-			}
-			isRange := charAt(p, pi) == '-' && charAt(p, pi+1) != 0
-			if c1 != 1 {
+			cold, next, ok := collatingSymbol(p, pi)
+			if !ok {
 				return fail
 			}
-			if !isRange && fn == p[startp+1] {
+			pi = next
+			isRange := charAt(p, pi) == '-' && charAt(p, pi+1) != 0
+			if !isRange && fn == cold {
 				matched = true
 				break loop
 			}
-			cold := p[startp+1]
 			c = charAt(p, pi)
 			pi++
-			var ok bool
 			if matched, ok, c, pi = bracketRange(p, pi, c, cold, fn); !ok {
 				return fail
 			}
@@ -374,24 +360,10 @@ func bracketRange(p string, pi int, c, cold, fn byte) (matched, ok bool, _ byte,
 	cend := charAt(p, pi)
 	pi++
 	if cend == '[' && charAt(p, pi) == '.' {
-		startp := pi
-		c1 := 0
-		for {
-			pi++
-			c = charAt(p, pi)
-			if c == '.' && charAt(p, pi+1) == ']' {
-				pi += 2
-				break
-			}
-			if c == 0 {
-				return false, false, c, pi
-			}
-			c1++
-		}
-		if c1 != 1 {
+		var ok bool
+		if cend, pi, ok = collatingSymbol(p, pi); !ok {
 			return false, false, c, pi
 		}
-		cend = p[startp+1]
 	} else {
 		if cend == '\\' {
 			cend = charAt(p, pi)
@@ -444,4 +416,27 @@ func inCharClass(name string, b byte) (in, ok bool) {
 		return digit || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'), true
 	}
 	return false, false
+}
+
+// collatingSymbol parses "[.c.]" whose '.' is at p[pi]. In the C locale only
+// single-byte symbols exist; ok is false when the whole match fails.
+func collatingSymbol(p string, pi int) (sym byte, next int, ok bool) {
+	startp := pi
+	n := 0
+	for {
+		pi++
+		c := charAt(p, pi)
+		if c == '.' && charAt(p, pi+1) == ']' {
+			pi += 2
+			break
+		}
+		if c == 0 {
+			return 0, pi, false
+		}
+		n++
+	}
+	if n != 1 {
+		return 0, pi, false
+	}
+	return p[startp+1], pi, true
 }
