@@ -53,3 +53,10 @@ func asExit(err error, target *exitError) bool {
 	}
 	return ok
 }
+
+// usageError prints a usage problem and makes main exit with status 2.
+func usageError(cmd *cobra.Command, format string, args ...any) error {
+	fmt.Fprintf(cmd.ErrOrStderr(), "efskeeper %s: %s\n", cmd.Name(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(cmd.ErrOrStderr(), "Run 'efskeeper %s --help' for usage.\n", cmd.CommandPath()[len("efskeeper "):])
+	return exitError{code: 2}
+}
