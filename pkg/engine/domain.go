@@ -120,10 +120,13 @@ type Session struct {
 	// be finished; finishing checks the records themselves, and the
 	// reconciler recounts a session whose counters drifted (a crash between
 	// a record write and its adjustment).
-	Counters  SessionCounters `json:"counters"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
-	EndedAt   time.Time       `json:"endedAt,omitempty"`
+	Counters SessionCounters `json:"counters"`
+	// RecountedAt is when the reconciler last checked the counters
+	// against the records.
+	RecountedAt time.Time `json:"recountedAt,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	EndedAt     time.Time `json:"endedAt,omitempty"`
 	// Notified is set once the session's notification was published.
 	Notified bool  `json:"notified"`
 	Version  int64 `json:"version"`

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,6 +130,14 @@ func (e *Engine) now() time.Time { return e.Clock.Now().UTC() }
 // roleArn returns the ARN of a role that has the same name in every account.
 func roleArn(l Loc, name string) string {
 	return fmt.Sprintf("arn:%s:iam::%s:role/%s", policy.Partition(l.Region), l.Account, name)
+}
+
+// BackupToken is the IdempotencyToken of attempt n of a task's backup.
+func BackupToken(taskID string, n int) string { return token(taskID, "backup", strconv.Itoa(n)) }
+
+// CopyToken is the IdempotencyToken of attempt n of a task's copy to region.
+func CopyToken(taskID, region string, n int) string {
+	return token(taskID, "copy", region, strconv.Itoa(n))
 }
 
 // token derives an IdempotencyToken. AWS keeps a token for 24 hours: the

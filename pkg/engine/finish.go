@@ -13,7 +13,7 @@ func (e *Engine) adjust(ctx context.Context, sessionID string, d SessionDelta) e
 		return fmt.Errorf("session %s: adjust counters: %w", sessionID, err)
 	}
 	if s.Status == StatusRunning && s.Counters.OpenUnits <= 0 && s.Counters.OpenTasks <= 0 {
-		return e.finish(ctx, s.ID)
+		return e.finish(ctx, s.ID, false)
 	}
 	return nil
 }
@@ -26,7 +26,7 @@ func (e *Engine) adjust(ctx context.Context, sessionID string, d SessionDelta) e
 //
 // The notification goes out before the final write, so a crash in between
 // sends it again on the next attempt rather than never (at least once).
-func (e *Engine) finish(ctx context.Context, sessionID string) error {
+func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) error {
 	s, err := e.Store.GetSession(ctx, sessionID)
 	if err != nil {
 		return fmt.Errorf("finish session %s: %w", sessionID, err)
@@ -44,9 +44,10 @@ func (e *Engine) finish(ctx context.Context, sessionID string) error {
 	}
 	counters := countOpen(s, units, tasks)
 	if counters.OpenUnits > 0 || counters.OpenTasks > 0 {
-		if counters != s.Counters {
+		if counters != s.Counters || recount {
 			s.Counters = counters
 			s.UpdatedAt = e.now()
+			s.RecountedAt = s.UpdatedAt
 			if err := e.Store.PutSession(ctx, s); err != nil && !IsConflict(err) {
 				return fmt.Errorf("finish session %s: repair counters: %w", sessionID, err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
 )
@@ -204,7 +203,7 @@ func cloneCopies(cs []Copy) []Copy {
 // failed attempt, except passing failures, which are returned.
 func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
 	now := e.now()
-	tok := token(t.ID(), "backup", strconv.Itoa(n))
+	tok := BackupToken(t.ID(), n)
 	req := StartBackupRequest{
 		Loc: t.Loc, VaultName: t.VaultName, ResourceArn: t.ResourceArn,
 		IamRoleArn:            roleArn(t.Loc, e.Config.BackupRoleName),
@@ -254,17 +253,30 @@ func (e *Engine) endUnit(ctx context.Context, u *Unit, state UnitState, reasons 
 // counters: one unit less open, openTasks more. The write comes first so
 // that a redelivered message finds the unit terminal and counts nothing.
 func (e *Engine) endUnitWithTasks(ctx context.Context, u *Unit, state UnitState, openTasks int, reasons []Reason) error {
-	u.State = state
-	u.Reasons = append(u.Reasons, reasons...)
-	u.UpdatedAt = e.now()
-	if err := e.Store.PutUnit(ctx, u); err != nil {
-		if IsConflict(err) {
-			// The reconciler gave up on this unit meanwhile; its jobs
-			// still count through their tasks.
+	now := e.now()
+	for attempt := 0; ; attempt++ {
+		u.State = state
+		u.Reasons = append(u.Reasons, reasons...)
+		u.UpdatedAt = now
+		err := e.Store.PutUnit(ctx, u)
+		if err == nil {
+			break
+		}
+		if !IsConflict(err) || attempt >= 8 {
+			return fmt.Errorf("region run %s: record unit: %w", u.Loc, err)
+		}
+		// The reconciler touched the unit (a resend) or gave up on it.
+		fresh, err := e.Store.GetUnit(ctx, u.ID())
+		if err != nil {
+			return fmt.Errorf("region run %s: re-read unit: %w", u.Loc, err)
+		}
+		u = fresh
+		if u.State.Terminal() {
+			// Given up meanwhile: the jobs started here still count
+			// through their tasks when the session is recounted.
 			return nil
 		}
-		return fmt.Errorf("region run %s: record unit: %w", u.Loc, err)
 	}
-	e.logFor(u.PolicyID, u.SessionID, u.Loc, "").Info("region run finished", "state", state, "tasks", u.Tasks)
+	e.logFor(u.PolicyID, u.SessionID, u.Loc, "").Info("region run finished", "state", string(state), "tasks", u.Tasks)
 	return e.adjust(ctx, u.SessionID, SessionDelta{OpenUnits: -1, OpenTasks: openTasks})
 }
