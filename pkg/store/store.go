@@ -31,6 +31,33 @@ func CheckSession(s *engine.Session) error {
 	return nil
 }
 
+// CheckUnit refuses a unit whose session id does not start with its
+// policy id: the DynamoDB store keeps a unit in its policy's partition and
+// finds that partition from the front of the unit id.
+func CheckUnit(u *engine.Unit) error {
+	return checkSessionOf("unit", u.ID(), u.PolicyID, u.SessionID)
+}
+
+// CheckTask refuses a task whose session id does not start with its policy
+// id, for the reason CheckUnit gives; ListTasks by policy relies on it too.
+func CheckTask(t *engine.Task) error {
+	return checkSessionOf("task", t.ID(), t.PolicyID, t.SessionID)
+}
+
+func checkSessionOf(kind, id, policyID, sessionID string) error {
+	if policyID == "" || strings.Contains(policyID, "#") || !strings.HasPrefix(sessionID, policyID+"#") {
+		return engine.Errorf(engine.EINVALID, "%s %q: session id %q must start with its policy id %q and '#'", kind, id, sessionID, policyID)
+	}
+	return nil
+}
+
+// PolicyOf returns the policy id at the front of a session, unit or task
+// id (the whole id when it has no '#').
+func PolicyOf(id string) string {
+	p, _, _ := strings.Cut(id, "#")
+	return p
+}
+
 // Limit returns the page size a query asks for.
 func Limit(n int) int {
 	if n <= 0 {

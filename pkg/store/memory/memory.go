@@ -351,6 +351,9 @@ func (s *Store) unindexSession(ss *engine.Session) {
 // CreateUnit stores a new unit at version 1; ECONFLICT if its id exists.
 func (s *Store) CreateUnit(_ context.Context, u *engine.Unit) error {
 	defer s.lock("CreateUnit")()
+	if err := store.CheckUnit(u); err != nil {
+		return err
+	}
 	id := u.ID()
 	if old, ok := s.units[id]; ok {
 		return checkVersion("unit", id, old.Version, 0)
@@ -376,6 +379,9 @@ func (s *Store) GetUnit(_ context.Context, id string) (*engine.Unit, error) {
 // PutUnit writes the unit if its Version is the stored one.
 func (s *Store) PutUnit(_ context.Context, u *engine.Unit) error {
 	defer s.lock("PutUnit")()
+	if err := store.CheckUnit(u); err != nil {
+		return err
+	}
 	id := u.ID()
 	var stored int64
 	if old := s.units[id]; old != nil {
@@ -411,6 +417,9 @@ func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Uni
 // CreateTask stores a new task at version 1; ECONFLICT if its id exists.
 func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 	defer s.lock("CreateTask")()
+	if err := store.CheckTask(t); err != nil {
+		return err
+	}
 	id := t.ID()
 	if old, ok := s.tasks[id]; ok {
 		return checkVersion("task", id, old.Version, 0)
@@ -437,6 +446,9 @@ func (s *Store) GetTask(_ context.Context, id string) (*engine.Task, error) {
 // index entries (due list, job and recovery point lookups, live lists).
 func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
 	defer s.lock("PutTask")()
+	if err := store.CheckTask(t); err != nil {
+		return err
+	}
 	id := t.ID()
 	old := s.tasks[id]
 	var stored int64

@@ -31,7 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"DeletePolicy", testDeletePolicy},
 		{"DuePolicies", testDuePolicies},
 		{"SessionVersions", testSessionVersions},
-		{"SessionIDRule", testSessionIDRule},
+		{"IDRules", testIDRules},
 		{"AdjustSession", testAdjustSession},
 		{"AdjustSessionConcurrent", testAdjustSessionConcurrent},
 		{"ListSessions", testListSessions},
@@ -434,7 +434,7 @@ func testSessionVersions(t *testing.T, s engine.Store) {
 	same(t, "session after put", again, got)
 }
 
-func testSessionIDRule(t *testing.T, s engine.Store) {
+func testIDRules(t *testing.T, s engine.Store) {
 	bad := newSession("p1", t0)
 	bad.ID = "p1#made-up"
 	wantCode(t, "create with an id that is not SessionID(policy, scheduledAt)", s.CreateSession(ctx, bad), engine.EINVALID)
@@ -443,6 +443,14 @@ func testSessionIDRule(t *testing.T, s engine.Store) {
 	wantCode(t, "put whose id does not match its scheduled instant", s.PutSession(ctx, bad), engine.EINVALID)
 	hash := newSession("p#1", t0)
 	wantCode(t, "create for a policy id with '#'", s.CreateSession(ctx, hash), engine.EINVALID)
+	u := newUnit(newSession("p1", t0), loc1)
+	u.PolicyID = "p2"
+	wantCode(t, "create a unit whose session belongs to another policy", s.CreateUnit(ctx, u), engine.EINVALID)
+	wantCode(t, "put a unit whose session belongs to another policy", s.PutUnit(ctx, u), engine.EINVALID)
+	x := newTask(newSession("p1", t0), loc1, "fs-00000001")
+	x.PolicyID = "p"
+	wantCode(t, "create a task whose session belongs to another policy", s.CreateTask(ctx, x), engine.EINVALID)
+	wantCode(t, "put a task whose session belongs to another policy", s.PutTask(ctx, x), engine.EINVALID)
 	// Sub-second instants are allowed; the id keeps whole seconds.
 	frac := newSession("p1", t0.Add(500*time.Millisecond))
 	must(t, "create at a sub-second instant", s.CreateSession(ctx, frac))
@@ -647,6 +655,19 @@ func testListSessions(t *testing.T, s engine.Store) {
 	check("policy p2, range without From, limit 1", engine.SessionQuery{PolicyID: "p2", To: t0.Add(3 * time.Hour), Limit: 1},
 		expect(func(r ref) bool { return r.at.Before(t0.Add(3*time.Hour)) && r.id[:3] == "p2#" }))
 	check("range one nanosecond past the last session", engine.SessionQuery{From: t0.Add(9*time.Hour + 1)}, nil)
+
+	// Bounds inside a second: ids keep whole seconds, ScheduledAt does not.
+	var frac []string
+	for _, d := range []time.Duration{700 * time.Millisecond, 1200 * time.Millisecond, 2 * time.Second} {
+		ss := newSession("p3", t0.Add(d))
+		must(t, "create", s.CreateSession(ctx, ss))
+		frac = append(frac, ss.ID)
+	}
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	check("sub-second From", engine.SessionQuery{PolicyID: "p3", From: ms(800)}, []string{frac[2], frac[1]})
+	check("sub-second To", engine.SessionQuery{PolicyID: "p3", To: ms(1100)}, []string{frac[0]})
+	check("sub-second From and To", engine.SessionQuery{PolicyID: "p3", From: ms(1200), To: ms(2000)}, []string{frac[1]})
+	check("sub-second range across policies", engine.SessionQuery{From: ms(800), To: t0.Add(time.Hour)}, []string{frac[2], frac[1]})
 
 	_, _, err := s.ListSessions(ctx, engine.SessionQuery{Cursor: "not a cursor!"})
 	wantCode(t, "list with a malformed cursor", err, engine.EINVALID)
