@@ -100,6 +100,10 @@ func codeOf(err error) string {
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
 		switch s := re.HTTPStatusCode(); {
+		case s == 0:
+			// The request never got an answer (connection refused, DNS,
+			// timeouts), even after the SDK's retries.
+			return engine.EUNAVAIL
 		case s == http.StatusNotFound:
 			return engine.ENOTFOUND
 		case s == http.StatusForbidden || s == http.StatusUnauthorized:
