@@ -44,8 +44,9 @@ func Parse(data []byte) (*Policy, Problems) {
 	shape := d.list
 	var all Problems
 	all = append(all, shape...)
+	related := relatedTo(shape)
 	for _, v := range p.Validate() {
-		if !related(v.Path, shape) {
+		if !related(v.Path) {
 			all = append(all, v)
 		}
 	}
@@ -57,28 +58,50 @@ func Parse(data []byte) (*Policy, Problems) {
 	return p, nil
 }
 
-// related reports whether path is, contains or lies inside the path of a
-// shape problem: a value that could not be decoded reads as its zero value,
-// and what Validate says about that zero value would only repeat the problem.
-func related(path string, shape Problems) bool {
+// relatedTo returns a test of whether a path is, contains or lies inside
+// the path of a shape problem: a value that could not be decoded reads as
+// its zero value, and what Validate says about that zero value would only
+// repeat the problem. It indexes the paths so that a document with
+// thousands of problems is still checked in linear time.
+func relatedTo(shape Problems) func(string) bool {
+	exact := make(map[string]bool, len(shape))
+	above := map[string]bool{} // every ancestor of a shape path
 	for _, s := range shape {
-		if within(path, s.Path) || within(s.Path, path) {
-			return true
+		exact[s.Path] = true
+		for _, a := range ancestors(s.Path) {
+			above[a] = true
 		}
 	}
-	return false
-}
-
-// within reports whether path equals parent or lies below it.
-func within(path, parent string) bool {
-	if parent == "" {
-		return true
-	}
-	if !strings.HasPrefix(path, parent) {
+	return func(path string) bool {
+		if exact[path] || above[path] || exact[""] {
+			return true
+		}
+		for _, a := range ancestors(path) {
+			if exact[a] {
+				return true
+			}
+		}
 		return false
 	}
-	rest := path[len(parent):]
-	return rest == "" || rest[0] == '.' || rest[0] == '['
+}
+
+// ancestors lists the proper prefixes of a path that are paths themselves:
+// "a.b[1].c" gives "a", "a.b", "a.b[1]".
+func ancestors(path string) []string {
+	var out []string
+	inQuote := false
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c == '\\' && inQuote:
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && (c == '.' || c == '[') && i > 0:
+			out = append(out, path[:i])
+		}
+	}
+	return out
 }
 
 func sentence(s string) string {

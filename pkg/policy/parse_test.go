@@ -306,3 +306,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseManyProblems parses a document with tens of thousands of bad
+// values: every one is reported, and matching shape and meaning problems
+// must stay linear for that to finish at once.
+func TestParseManyProblems(t *testing.T) {
+	const n = 20000
+	items := strings.TrimSuffix(strings.Repeat(`1,`, n), ",")
+	vaults := strings.TrimSuffix(strings.Repeat(`{"region": "*", "vault": 1},`, 2000), ",")
+	doc := `{"source": {"regions": [` + items + `]}, "backup": {"vaults": [` + vaults + `]}}`
+	_, probs := Parse([]byte(doc))
+	got := map[string]int{}
+	for _, p := range probs {
+		switch {
+		case strings.HasPrefix(p.Path, "source.regions["):
+			got["regions"]++
+		case strings.HasSuffix(p.Path, ".vault"):
+			got["vault"]++
+		}
+	}
+	if got["regions"] != n || got["vault"] != 2000 {
+		t.Errorf("got %d region and %d vault problems, want %d and 2000", got["regions"], got["vault"], n)
+	}
+}

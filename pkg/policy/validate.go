@@ -30,7 +30,6 @@ var (
 	rootPattern         = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
 	fileSystemPattern   = regexp.MustCompile(`^fs-[0-9a-f]{8,40}$`)
 	vaultPattern        = regexp.MustCompile(`^[A-Za-z0-9_-]{2,50}$`)
-	atPattern           = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	scheduleNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 )
 
@@ -38,7 +37,10 @@ var (
 // document order, or nil. It does not fill in defaults; zero values that
 // have a default (Timezone, the Days of a daily schedule) are accepted.
 func (p *Policy) Validate() Problems {
-	v := &validator{p: p}
+	v := &validator{p: p, sourceRegions: make(map[string]bool, len(p.Source.Regions))}
+	for _, r := range p.Source.Regions {
+		v.sourceRegions[r] = true
+	}
 	v.identity()
 	v.source()
 	v.vaults()
@@ -55,7 +57,8 @@ func (p *Policy) Validate() Problems {
 
 type validator struct {
 	problemList
-	p *Policy
+	p             *Policy
+	sourceRegions map[string]bool // set of source.regions, for entries that must name one
 }
 
 func (v *validator) identity() {
@@ -236,7 +239,7 @@ func (v *validator) regionEntry(path, region string, first map[string]string) bo
 	case !IsRegion(region):
 		v.add(path, notRegion(region))
 		return false
-	case !slices.Contains(v.p.Source.Regions, region):
+	case !v.sourceRegions[region]:
 		v.add(path, fmt.Sprintf(`%s is not one of source.regions; add it there, or use "*" for every Region.`, region))
 		return false
 	}
@@ -291,6 +294,11 @@ func (v *validator) copies() {
 	if len(v.p.Source.Regions) > 0 {
 		homePartition = Partition(v.p.Source.Regions[0])
 	}
+	own := map[string]bool{} // Regions with a mapping of their own
+	for _, m := range c.Mappings {
+		own[m.SourceRegion] = true
+	}
+	wildcardSeen := false
 	for i, m := range c.Mappings {
 		p := index(path, i)
 		v.regionEntry(join(p, "sourceRegion"), m.SourceRegion, covered)
@@ -308,14 +316,10 @@ func (v *validator) copies() {
 			v.add(tp, fmt.Sprintf("This mapping would copy %s to itself; choose another target Region.", m.SourceRegion))
 		case srcPartition != "" && Partition(m.TargetRegion) != srcPartition:
 			v.add(tp, fmt.Sprintf("%s is in partition %s, and AWS Backup cannot copy across partitions; choose a target in %s.", m.TargetRegion, Partition(m.TargetRegion), srcPartition))
-		case m.SourceRegion == AllRegions:
-			for _, r := range v.p.Source.Regions {
-				if r != m.TargetRegion {
-					continue
-				}
-				if _, own := ownMapping(c.Mappings, r); !own {
-					v.add(tp, fmt.Sprintf(`The "*" mapping applies to %s, which would copy to itself; add a mapping of its own for %s.`, r, r))
-				}
+		case m.SourceRegion == AllRegions && !wildcardSeen:
+			wildcardSeen = true // a second "*" is reported as a repeat
+			if v.sourceRegions[m.TargetRegion] && !own[m.TargetRegion] {
+				v.add(tp, fmt.Sprintf(`The "*" mapping applies to %s, which would copy to itself; add a mapping of its own for %s.`, m.TargetRegion, m.TargetRegion))
 			}
 		}
 		v.vaultName(p, m.Vault, m.VaultTag)
@@ -330,15 +334,6 @@ func (v *validator) copies() {
 	for _, r := range v.uncovered(covered) {
 		v.add(path, fmt.Sprintf(`Region %s has no copy mapping; add one for it, or a "*" mapping for every Region.`, r))
 	}
-}
-
-func ownMapping(ms []Mapping, region string) (Mapping, bool) {
-	for _, m := range ms {
-		if m.SourceRegion == region {
-			return m, true
-		}
-	}
-	return Mapping{}, false
 }
 
 func (v *validator) schedules() {
@@ -392,7 +387,7 @@ func (v *validator) schedule(path string, s Schedule) {
 		v.add(atPath, fmt.Sprintf("%d times are listed; a schedule runs at most %d times a day.", len(s.At), MaxTimesPerSchedule))
 	}
 	for i, at := range s.At {
-		if !atPattern.MatchString(at) {
+		if _, ok := parseClock(at); !ok {
 			v.add(index(atPath, i), fmt.Sprintf(`%q is not a time of day; write it as HH:MM on a 24-hour clock, for example "02:00" or "23:30".`, at))
 		}
 	}

@@ -1,0 +1,188 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Point is a restore point as retention sees it: when it was made and by
+// which schedules (from its efskeeper:schedules tag).
+type Point struct {
+	ID        string
+	CreatedAt time.Time
+	Schedules []string
+}
+
+// Decision is what retention says about one point. Keep is true while any of
+// its schedules holds it. ExpiresAt is, for a kept point, the earliest time it
+// can expire when that is known now (every holder counts days), zero when it
+// depends on points still to come; for an expired point, the time its last
+// holder let it go. HeldBy lists the schedules still holding it. Reason is a
+// sentence for logs, reports and dry runs.
+type Decision struct {
+	ID        string
+	Keep      bool
+	ExpiresAt time.Time
+	HeldBy    []string
+	Reason    string
+}
+
+// Retain decides, for each point, whether the policy's schedules still hold
+// it at `now`. The result is in the order of points.
+func (p *Policy) Retain(points []Point, now time.Time) []Decision {
+	rules := make(map[string]Retention, len(p.Schedules))
+	for _, s := range p.Schedules {
+		rules[s.Name] = s.Retention
+	}
+	return Retain(points, rules, now)
+}
+
+// Retain is the retention rule as a pure function of the points, the
+// retention of each schedule by name, and the time:
+//
+//   - days: a schedule holds a point while now < CreatedAt + days×24h;
+//   - count: a schedule holds the newest Count points that carry it (newest
+//     by CreatedAt, then by ID), and a point it let go was pushed out by the
+//     Count-th newer point, at that point's CreatedAt;
+//   - a point is kept while any of its schedules holds it;
+//   - a point that names a schedule not in rules (deleted from the policy
+//     since), or no schedule at all, is kept: retention never deletes on
+//     doubt.
+func Retain(points []Point, rules map[string]Retention, now time.Time) []Decision {
+	// For each count schedule: the order of its points, newest first.
+	ranks := countRanks(points, rules)
+	out := make([]Decision, len(points))
+	for i, pt := range points {
+		out[i] = decide(i, pt, rules, ranks, now)
+	}
+	return out
+}
+
+// rank is a point's place among the points of one count schedule (0 is the
+// newest) and, when it was pushed out, the CreatedAt of the point that did.
+type rank struct {
+	pos      int
+	pushedAt time.Time
+}
+
+func countRanks(points []Point, rules map[string]Retention) map[string]map[int]rank {
+	ranks := map[string]map[int]rank{}
+	for name, r := range rules {
+		if r.Count <= 0 || r.Days != 0 {
+			continue
+		}
+		var idx []int
+		for i, pt := range points {
+			if slices.Contains(pt.Schedules, name) {
+				idx = append(idx, i)
+			}
+		}
+		sort.SliceStable(idx, func(a, b int) bool {
+			pa, pb := points[idx[a]], points[idx[b]]
+			if !pa.CreatedAt.Equal(pb.CreatedAt) {
+				return pa.CreatedAt.After(pb.CreatedAt)
+			}
+			return pa.ID > pb.ID
+		})
+		m := make(map[int]rank, len(idx))
+		for pos, i := range idx {
+			rk := rank{pos: pos}
+			if pos >= r.Count {
+				rk.pushedAt = points[idx[pos-r.Count]].CreatedAt
+			}
+			m[i] = rk
+		}
+		ranks[name] = m
+	}
+	return ranks
+}
+
+func decide(i int, pt Point, rules map[string]Retention, ranks map[string]map[int]rank, now time.Time) Decision {
+	d := Decision{ID: pt.ID}
+	names := distinct(pt.Schedules)
+	if len(names) == 0 {
+		d.Keep = true
+		d.Reason = "Kept: the restore point names no schedule, so no rule can release it."
+		return d
+	}
+	var unknown, unreadable, held, released []string
+	knownUntil := time.Time{} // latest days-based expiry among holders
+	openEnded := false        // a count schedule or unknown schedule holds it
+	releasedAt := time.Time{} // latest release among schedules that let go
+	for _, name := range names {
+		r, ok := rules[name]
+		switch {
+		case !ok:
+			unknown = append(unknown, name)
+			held = append(held, name)
+			openEnded = true
+		case r.Days > 0:
+			until := pt.CreatedAt.Add(time.Duration(r.Days) * 24 * time.Hour)
+			if now.Before(until) {
+				held = append(held, name)
+				knownUntil = later(knownUntil, until)
+				continue
+			}
+			released = append(released, fmt.Sprintf("%s kept it %d days (until %s)", name, r.Days, stamp(until)))
+			releasedAt = later(releasedAt, until)
+		case r.Count > 0:
+			rk := ranks[name][i]
+			if rk.pos < r.Count {
+				held = append(held, name)
+				openEnded = true
+				continue
+			}
+			released = append(released, fmt.Sprintf("%s keeps the newest %d and %d newer exist (since %s)", name, r.Count, rk.pos, stamp(rk.pushedAt)))
+			releasedAt = later(releasedAt, rk.pushedAt)
+		default:
+			// A rule without days or count cannot be read; hold the point.
+			unreadable = append(unreadable, name)
+			held = append(held, name)
+			openEnded = true
+		}
+	}
+	d.HeldBy = held
+	if len(held) == 0 {
+		d.ExpiresAt = releasedAt
+		d.Reason = "Expired: " + strings.Join(released, "; ") + "."
+		return d
+	}
+	d.Keep = true
+	if !openEnded {
+		d.ExpiresAt = knownUntil
+	}
+	switch {
+	case len(unknown) > 0:
+		d.Reason = fmt.Sprintf("Kept: schedule %s is not in the policy any more, and a point is never deleted on doubt.", strings.Join(unknown, ", "))
+	case len(unreadable) > 0:
+		d.Reason = fmt.Sprintf("Kept: schedule %s has no retention (neither days nor count), and a point is never deleted on doubt.", strings.Join(unreadable, ", "))
+	case openEnded:
+		d.Reason = fmt.Sprintf("Kept: held by %s.", strings.Join(held, ", "))
+	default:
+		d.Reason = fmt.Sprintf("Kept: held by %s until %s.", strings.Join(held, ", "), stamp(knownUntil))
+	}
+	return d
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// distinct returns the names without repeats, in first-seen order.
+func distinct(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
