@@ -1,0 +1,169 @@
+package sim
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+)
+
+// recoveryPoint is one AWS Backup recovery point (a backup's or a copy's).
+type recoveryPoint struct {
+	seq         int
+	arn         string
+	loc         engine.Loc
+	vault       *vault
+	resourceArn string
+	fsID        string
+	createdAt   time.Time // the backup job's creation; copies keep the source's
+	completedAt time.Time
+	status      engine.RecoveryPointStatus
+	size        int64
+	tags        tagSet
+	coldAfter   int64 // days, 0: never
+	deleteAfter int64 // days, 0: never
+	copyOf      string
+	job         *job // the job that made it
+	// activeJobs counts copy (and restore) jobs that read this point and
+	// have not ended: AWS refuses to delete it meanwhile.
+	activeJobs int
+	deletedAt  time.Time
+	deletedBy  string
+	gone       bool // no longer listed: deleted, or its backup never completed
+}
+
+func recoveryPointArn(l engine.Loc, id string) string {
+	return "arn:aws:backup:" + l.Region + ":" + l.Account + ":recovery-point:" + id
+}
+
+// storageClass is computed from the clock: MoveToColdStorageAfterDays is a
+// pure function of time, so it needs no timer.
+func (p *recoveryPoint) storageClass(now time.Time) string {
+	if p.gone {
+		return "DELETED"
+	}
+	if p.coldAfter > 0 && p.status != engine.RPCreating && !now.Before(p.createdAt.Add(day(p.coldAfter))) {
+		return "COLD"
+	}
+	return "WARM"
+}
+
+func (p *recoveryPoint) expiresAt() time.Time {
+	if p.deleteAfter <= 0 {
+		return time.Time{}
+	}
+	return p.createdAt.Add(day(p.deleteAfter))
+}
+
+// newPoint registers a recovery point.
+func (w *World) newPoint(p *recoveryPoint) {
+	p.seq = len(w.rpList)
+	w.rps[p.arn] = p
+	w.rpList = append(w.rpList, p)
+	p.vault.points++
+}
+
+// completePoint makes a point available and plans its lifecycle deletion,
+// which AWS carries out at a random time within 8 hours after expiry.
+func (w *World) completePoint(p *recoveryPoint) {
+	p.status = engine.RPCompleted
+	p.completedAt = w.now
+	if exp := p.expiresAt(); !exp.IsZero() {
+		s := w.stream(newKey("lifecycle").str(p.arn))
+		w.schedule(exp.Add(s.between(0, 8*time.Hour)), timer{kind: tRPLifecycle, rp: p})
+	}
+}
+
+// dropPoint removes a point whose backup never completed.
+func (w *World) dropPoint(p *recoveryPoint) {
+	if p.gone {
+		return
+	}
+	p.gone = true
+	p.vault.points--
+}
+
+func (w *World) lifecycleDelete(p *recoveryPoint) {
+	if p.gone || !p.deletedAt.IsZero() {
+		return
+	}
+	if p.activeJobs > 0 {
+		// A copy still reads it: AWS retries the deletion later.
+		w.schedule(w.now.Add(time.Hour), timer{kind: tRPLifecycle, rp: p})
+		return
+	}
+	if w.cannotDelete(p) {
+		p.status = engine.RPExpired
+		return
+	}
+	p.deletedAt = w.now
+	p.deletedBy = DeletedByLifecycle
+	p.gone = true
+	p.vault.points--
+}
+
+// pointGone ends a DELETING point's life.
+func (w *World) pointGone(p *recoveryPoint) {
+	if !p.gone {
+		p.gone = true
+		p.vault.points--
+	}
+}
+
+// cannotDelete: AWS Backup lacks the permission to delete here, so it only
+// marks points EXPIRED.
+func (w *World) cannotDelete(p *recoveryPoint) bool {
+	return p.vault.noDelete || w.accounts[p.loc.Account].deleteWithoutPermission
+}
+
+// Who deleted a recovery point (RecoveryPointInfo.DeletedBy).
+const (
+	DeletedByEfskeeper = "efskeeper" // DeleteRecoveryPoint through the Backup port
+	DeletedByLifecycle = "lifecycle" // the point's DeleteAfterDays passed
+)
+
+// tag is one key/value pair; tagSet is a key-sorted, interned list of them
+// (all points of one session share one tagSet, copies share their source's).
+type tag struct{ k, v string }
+
+type tagSet []tag
+
+func (w *World) internTags(m map[string]string) tagSet {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	n := 0
+	for k, v := range m {
+		keys = append(keys, k)
+		n += len(k) + len(v) + 2
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.Grow(n)
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	canon := b.String()
+	if ts, ok := w.tagSets[canon]; ok {
+		return ts
+	}
+	ts := make(tagSet, len(keys))
+	for i, k := range keys {
+		ts[i] = tag{k, m[k]}
+	}
+	w.tagSets[canon] = ts
+	return ts
+}
+
+func (ts tagSet) m() map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[t.k] = t.v
+	}
+	return m
+}

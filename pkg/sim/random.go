@@ -1,0 +1,120 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// FNV-1a, 64 bit: a stable hash (unlike hash/maphash, whose seed changes per
+// process) to turn "what is being decided" into a PCG stream selector.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// key accumulates the identity of a random decision.
+type key uint64
+
+func newKey(s string) key { return key(fnvOffset).str(s) }
+
+func (k key) str(s string) key {
+	h := uint64(k)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	// A separator byte so that ("ab","c") and ("a","bc") differ.
+	h ^= 0xff
+	h *= fnvPrime
+	return key(h)
+}
+
+func (k key) num(v uint64) key {
+	h := uint64(k)
+	for i := 0; i < 8; i++ {
+		h ^= uint64(byte(v >> (8 * i)))
+		h *= fnvPrime
+	}
+	return key(h)
+}
+
+// stream is a PCG source dedicated to one decision or one object. It is a
+// value (16 bytes), so creating one costs no allocation.
+type stream struct{ p rand.PCG }
+
+func (w *World) stream(k key) stream {
+	var s stream
+	s.p.Seed(w.seed, uint64(k))
+	s.p.Uint64() // step once: the first output of nearby seeds is less mixed
+	return s
+}
+
+func (s *stream) u64() uint64 { return s.p.Uint64() }
+
+// float returns a uniform number in [0, 1).
+func (s *stream) float() float64 { return float64(s.p.Uint64()>>11) / (1 << 53) }
+
+// chance reports true with probability p.
+func (s *stream) chance(p float64) bool {
+	if p <= 0 {
+		return false
+	}
+	return s.float() < p
+}
+
+// between returns a uniform duration in [lo, hi], rounded to milliseconds so
+// that timestamps rendered with millisecond precision are exact.
+func (s *stream) between(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo.Round(time.Millisecond)
+	}
+	d := lo + time.Duration(s.float()*float64(hi-lo))
+	return d.Round(time.Millisecond)
+}
+
+// intn returns a uniform int in [0, n).
+func (s *stream) intn(n int) int { return int(s.p.Uint64() % uint64(n)) }
+
+const hexDigits = "0123456789abcdef"
+const hexUpper = "0123456789ABCDEF"
+
+// uuid renders 128 random bits as a version-4-looking UUID.
+func (s *stream) uuid(upper bool) string {
+	digits := hexDigits
+	if upper {
+		digits = hexUpper
+	}
+	hi, lo := s.p.Uint64(), s.p.Uint64()
+	var b [36]byte
+	j := 0
+	for i := 0; i < 32; i++ {
+		if i == 8 || i == 12 || i == 16 || i == 20 {
+			b[j] = '-'
+			j++
+		}
+		var nib uint64
+		if i < 16 {
+			nib = hi >> (60 - 4*i) & 0xf
+		} else {
+			nib = lo >> (60 - 4*(i-16)) & 0xf
+		}
+		switch i {
+		case 12:
+			nib = 4 // version 4
+		case 16:
+			nib = 8 | nib&3 // RFC 4122 variant
+		}
+		b[j] = digits[nib]
+		j++
+	}
+	return string(b[:])
+}
+
+// hexID renders n random lowercase hex digits (EFS ids: fs- + 17 digits).
+func (s *stream) hexID(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = hexDigits[s.p.Uint64()&0xf]
+	}
+	return string(b)
+}

@@ -1,0 +1,336 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+)
+
+// Config sets up a World.
+type Config struct {
+	// Seed makes every run reproducible: same seed, same calls, same world.
+	Seed uint64
+	// Faults are the injected failures; see FaultProfile.
+	Faults Faults
+	// Start is the virtual clock's first instant (default 2024-01-01
+	// 00:00:00 UTC).
+	Start time.Time
+	// CallerRole is the IAM role name the ports act as in every account
+	// (default "efskeeper-member"); vault access policies are evaluated
+	// for arn:aws:iam::<account>:role/<CallerRole>.
+	CallerRole string
+	// CopyConcurrency is AWS Backup's quota of concurrent copy jobs per
+	// account into one destination Region (default 100, not adjustable in
+	// AWS). Copies beyond it stay CREATED until a slot frees.
+	CopyConcurrency int
+}
+
+// World is the whole simulated AWS. It is safe for concurrent use; one mutex
+// serializes every call, which keeps the model simple and deterministic per
+// caller.
+type World struct {
+	mu      sync.Mutex
+	seed    uint64
+	faults  Faults
+	now     time.Time
+	caller  string
+	copyMax int
+
+	timers minHeap[timer]
+	tseq   uint64
+
+	ous      map[string]*ou
+	accounts map[string]*account
+	regions  map[engine.Loc]*region
+
+	resources map[string]*resource // by resource ARN: the one-job-per-resource lock
+	jobs      []*job               // every job, in creation order
+	jobByID   map[string]*job
+	tokens    map[tokenKey]*job // newest job per (kind, Loc, token)
+	rps       map[string]*recoveryPoint
+	rpList    []*recoveryPoint
+	tagSets   map[string]tagSet
+	slots     map[slotKey]*copySlots
+
+	calls    map[string]int
+	callSeq  map[key]uint64
+	mismatch []TokenMismatch
+
+	ev eventQueue
+}
+
+// RootID is the id of the simulated Organization's root.
+const RootID = "r-0sim"
+
+type ou struct {
+	id, parent string
+}
+
+type account struct {
+	id, parent string
+	status     string // ACTIVE, SUSPENDED, ...
+	// denied: the member role cannot be assumed; every call fails EDENIED.
+	denied bool
+	// deleteWithoutPermission: AWS Backup lacks permission to delete in this
+	// account, so DeleteRecoveryPoint and lifecycle only expire points.
+	deleteWithoutPermission bool
+}
+
+// region is the state of one (account, Region).
+type region struct {
+	loc        engine.Loc
+	optIn      bool
+	vaults     map[string]*vault
+	fss        map[string]*fileSystem
+	plan       *autoPlan
+	net        *network
+	tokenless  uint64 // jobs started without an idempotency token
+	restoreFS  uint64 // file systems created by restores
+	optInSetAt time.Time
+}
+
+// New builds an empty world whose clock reads cfg.Start.
+func New(cfg Config) *World {
+	start := cfg.Start
+	if start.IsZero() {
+		start = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	caller := cfg.CallerRole
+	if caller == "" {
+		caller = "efskeeper-member"
+	}
+	copyMax := cfg.CopyConcurrency
+	if copyMax <= 0 {
+		copyMax = 100
+	}
+	w := &World{
+		seed:      cfg.Seed,
+		faults:    cfg.Faults,
+		now:       start.UTC(),
+		caller:    caller,
+		copyMax:   copyMax,
+		timers:    minHeap[timer]{less: timerLess},
+		ous:       map[string]*ou{},
+		accounts:  map[string]*account{},
+		regions:   map[engine.Loc]*region{},
+		resources: map[string]*resource{},
+		jobByID:   map[string]*job{},
+		tokens:    map[tokenKey]*job{},
+		rps:       map[string]*recoveryPoint{},
+		tagSets:   map[string]tagSet{},
+		slots:     map[slotKey]*copySlots{},
+		calls:     map[string]int{},
+		callSeq:   map[key]uint64{},
+	}
+	w.ev.init()
+	w.scheduleAutoDay(nextAutoBackup(w.now))
+	return w
+}
+
+// Now returns the virtual time. World implements engine.Clock.
+func (w *World) Now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+// Advance moves the clock forward by d, running every job transition,
+// lifecycle deletion and scheduled automatic backup that falls due, in time
+// order (ties in the order they were scheduled).
+func (w *World) Advance(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advanceTo(w.now.Add(d))
+}
+
+// AdvanceTo moves the clock to t (no-op if t is not after Now).
+func (w *World) AdvanceTo(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.advanceTo(t)
+}
+
+func (w *World) advanceTo(target time.Time) {
+	end := target.UnixNano()
+	for w.timers.len() > 0 && w.timers.peek().at <= end {
+		t := w.timers.pop()
+		if at := time.Unix(0, t.at).UTC(); at.After(w.now) {
+			w.now = at
+		}
+		w.fire(&t)
+	}
+	if target.After(w.now) {
+		w.now = target.UTC()
+	}
+}
+
+// timer is one scheduled change. Job timers carry the job's step counter at
+// scheduling time: a job that moved on since (stopped, expired, resumed)
+// ignores the stale timer.
+type timer struct {
+	at   int64 // Unix nanoseconds
+	seq  uint64
+	kind timerKind
+	step uint32
+	job  *job
+	rp   *recoveryPoint
+	fs   *fileSystem
+}
+
+type timerKind uint8
+
+const (
+	tJobStep     timerKind = iota // the job's next planned transition
+	tJobExpire                    // the backup job's start window ends
+	tRPLifecycle                  // lifecycle deletion of a recovery point
+	tRPGone                       // a DELETING point disappears
+	tAutoDay                      // 05:00 UTC: the EFS automatic backup plan fires
+	tAutoJob                      // one automatic backup job is created
+)
+
+func timerLess(a, b *timer) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+func (w *World) schedule(at time.Time, t timer) {
+	if at.Before(w.now) {
+		at = w.now
+	}
+	w.tseq++
+	t.at = at.UnixNano()
+	t.seq = w.tseq
+	w.timers.push(t)
+}
+
+func (w *World) fire(t *timer) {
+	switch t.kind {
+	case tJobStep:
+		if t.job.step == t.step {
+			w.jobStep(t.job)
+		}
+	case tJobExpire:
+		w.jobStartWindowEnded(t.job)
+	case tRPLifecycle:
+		w.lifecycleDelete(t.rp)
+	case tRPGone:
+		w.pointGone(t.rp)
+	case tAutoDay:
+		w.autoDay()
+	case tAutoJob:
+		w.autoJob(t.fs)
+	}
+}
+
+// AddOU adds an organizational unit under parent ("" or RootID for the
+// root, or another OU). It panics if the parent is unknown: worlds are built
+// by code, and a typo must not silently build another organization.
+func (w *World) AddOU(id, parent string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if parent == "" {
+		parent = RootID
+	}
+	if parent != RootID && w.ous[parent] == nil {
+		panic(fmt.Sprintf("sim: AddOU %s: parent %s does not exist", id, parent))
+	}
+	if id == RootID || w.ous[id] != nil {
+		panic(fmt.Sprintf("sim: AddOU %s: already exists", id))
+	}
+	w.ous[id] = &ou{id: id, parent: parent}
+}
+
+// AddAccount adds an ACTIVE member account under parentOU ("" or RootID for
+// the root). Adding an account twice moves it.
+func (w *World) AddAccount(id, parentOU string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if parentOU == "" {
+		parentOU = RootID
+	}
+	if parentOU != RootID && w.ous[parentOU] == nil {
+		panic(fmt.Sprintf("sim: AddAccount %s: OU %s does not exist", id, parentOU))
+	}
+	if a := w.accounts[id]; a != nil {
+		a.parent = parentOU
+		return
+	}
+	w.accounts[id] = &account{id: id, parent: parentOU, status: "ACTIVE"}
+}
+
+// SetAccountStatus sets an account's Organizations status (ACTIVE,
+// SUSPENDED, PENDING_CLOSURE); only ACTIVE accounts are listed.
+func (w *World) SetAccountStatus(id, status string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mustAccount(id).status = status
+}
+
+// DenyAccess makes every call into the account fail with EDENIED, as when
+// the member role is missing or does not trust the caller.
+func (w *World) DenyAccess(id string, denied bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mustAccount(id).denied = denied
+}
+
+// SetDeleteWithoutPermission makes AWS Backup lack the permission to delete
+// recovery points in the whole account: DeleteRecoveryPoint answers success
+// but the point only becomes EXPIRED, and lifecycle expiry does the same.
+func (w *World) SetDeleteWithoutPermission(id string, on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.mustAccount(id).deleteWithoutPermission = on
+}
+
+// SetEFSOptIn sets whether the EFS resource type is opted in to AWS Backup
+// in the Region (Regions default to opted in).
+func (w *World) SetEFSOptIn(l engine.Loc, on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.region(l).optIn = on
+}
+
+func (w *World) mustAccount(id string) *account {
+	a := w.accounts[id]
+	if a == nil {
+		panic(fmt.Sprintf("sim: account %s does not exist", id))
+	}
+	return a
+}
+
+// region returns the state of l, creating it (and the account, under the
+// root) when the world has not seen it yet.
+func (w *World) region(l engine.Loc) *region {
+	r := w.regions[l]
+	if r == nil {
+		if w.accounts[l.Account] == nil {
+			w.accounts[l.Account] = &account{id: l.Account, parent: RootID, status: "ACTIVE"}
+		}
+		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}}
+		w.regions[l] = r
+	}
+	return r
+}
+
+// sortedLocs lists the known (account, Region) pairs in a fixed order.
+func (w *World) sortedLocs() []engine.Loc {
+	locs := make([]engine.Loc, 0, len(w.regions))
+	for l := range w.regions {
+		locs = append(locs, l)
+	}
+	sort.Slice(locs, func(i, j int) bool {
+		if locs[i].Account != locs[j].Account {
+			return locs[i].Account < locs[j].Account
+		}
+		return locs[i].Region < locs[j].Region
+	})
+	return locs
+}
+
+func day(n int64) time.Duration { return time.Duration(n) * 24 * time.Hour }
