@@ -227,3 +227,27 @@ func TestNewNeedsARegion(t *testing.T) {
 		t.Errorf("New without Region: %v", err)
 	}
 }
+
+// Load reads the default credential chain, as a Lambda does (there from
+// the AWS_* variables the runtime sets).
+func TestLoadUsesTheDefaultChain(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "env-token")
+	t.Setenv("AWS_REGION", "ap-southeast-2")
+	f := newFake(t)
+	c, err := Load(bg(), Config{HomeAccount: homeAccount, Endpoint: f.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Queue(regionQueue, "").SendRegionRun(bg(), engine.RegionRunMsg{SessionID: "s", Account: homeAccount, Region: "eu-west-1"}); err != nil {
+		t.Fatal(err)
+	}
+	sent := f.callsOf("sqs.SendMessage")[0]
+	if sent.AccessKey != "AKIAFROMENVIRONMENT1" || sent.Region != "ap-southeast-2" || sent.Header.Get("X-Amz-Security-Token") != "env-token" {
+		t.Errorf("Load: key %s Region %s token %q", sent.AccessKey, sent.Region, sent.Header.Get("X-Amz-Security-Token"))
+	}
+}
