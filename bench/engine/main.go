@@ -1,0 +1,201 @@
+// Command engine is the engine benchmark (`make bench-engine`): one
+// Organization-mode policy over 50 accounts × 16 Regions × 20 file systems
+// (16,000 file systems, a backup and a copy each per day) for 7 simulated
+// days on the simulated AWS and the memory store. It prints simulated days
+// per second, store operations per backup and the heap after each day,
+// each against its target.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/policy"
+	"github.com/efskeeper/efskeeper/pkg/sim"
+	"github.com/efskeeper/efskeeper/pkg/simrun"
+	"github.com/efskeeper/efskeeper/pkg/store/memory"
+)
+
+var regions = []string{
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+	"eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+	"ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
+}
+
+func main() {
+	accounts := flag.Int("accounts", 50, "member accounts")
+	fsPer := flag.Int("fs", 20, "file systems per account and Region")
+	days := flag.Int("days", 7, "simulated days")
+	flag.Parse()
+	if err := run(*accounts, *fsPer, *days); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-engine:", err)
+		os.Exit(1)
+	}
+}
+
+func benchPolicy() (*policy.Policy, error) {
+	doc := fmt.Sprintf(`{
+  "id": "fleet", "name": "Fleet", "timezone": "UTC",
+  "source": {"mode": "organization", "organizationalUnits": ["%s"], "regions": %s, "tags": [{"key": "backup", "value": "yes"}]},
+  "backup": {"vaults": [{"region": "*", "vaultTag": {"key": "efskeeper:role", "value": "primary"}}]},
+  "copies": {"enabled": true, "mappings": [
+     {"sourceRegion": "us-west-2", "targetRegion": "us-east-2", "vaultTag": {"key": "efskeeper:role", "value": "dr"}},
+     {"sourceRegion": "*", "targetRegion": "us-west-2", "vaultTag": {"key": "efskeeper:role", "value": "dr"}}]},
+  "schedules": [{"name": "daily", "kind": "daily", "at": ["01:00"], "retention": {"days": 3}}],
+  "retries": {"count": 1, "intervalMinutes": 10},
+  "notifications": {"onSuccess": true, "onWarning": true, "onFailure": true}
+}`, sim.RootID, jsonList(regions))
+	p, probs := policy.Parse([]byte(doc))
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return p, nil
+}
+
+func jsonList(xs []string) string {
+	s := "["
+	for i, x := range xs {
+		if i > 0 {
+			s += ","
+		}
+		s += `"` + x + `"`
+	}
+	return s + "]"
+}
+
+func build(accounts, fsPer int) func(w *sim.World) {
+	return func(w *sim.World) {
+		for a := 0; a < accounts; a++ {
+			acct := fmt.Sprintf("%012d", 100000000000+a)
+			w.AddAccount(acct, sim.RootID)
+			for _, r := range regions {
+				l := engine.Loc{Account: acct, Region: r}
+				w.AddVault(l, sim.VaultSpec{Name: "primary", Tags: map[string]string{"efskeeper:role": "primary"}})
+				if r == "us-west-2" || r == "us-east-2" {
+					w.AddVault(l, sim.VaultSpec{Name: "dr", Tags: map[string]string{"efskeeper:role": "dr"}})
+				}
+				for f := 0; f < fsPer; f++ {
+					w.AddFileSystem(l, sim.FileSystemSpec{
+						ID:   fmt.Sprintf("fs-%08x%08x", a, f+1000*indexOf(r)),
+						Tags: map[string]string{"backup": "yes"}, SizeBytes: int64(1+f%7) << 30,
+					})
+				}
+			}
+		}
+	}
+}
+
+func indexOf(r string) int {
+	for i, x := range regions {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
+
+func heapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
+}
+
+func run(accounts, fsPer, days int) error {
+	p, err := benchPolicy()
+	if err != nil {
+		return err
+	}
+	store := memory.New()
+	fmt.Printf("fleet: %d accounts x %d Regions x %d file systems = %d file systems, %d simulated days\n",
+		accounts, len(regions), fsPer, accounts*len(regions)*fsPer, days)
+	var dayTimes []time.Duration
+	var heaps []float64
+	last := time.Now()
+	setup := time.Now()
+	h, err := simrun.New(simrun.Options{
+		Seed: 1, Days: days, Faults: "none", Build: build(accounts, fsPer), Policies: []*policy.Policy{p}, Store: store,
+		Progress: func(done, total time.Duration) {
+			if done > 0 && done%(24*time.Hour) == 0 {
+				now := time.Now()
+				dayTimes = append(dayTimes, now.Sub(last))
+				heaps = append(heaps, heapMiB())
+				fmt.Printf("  day %d: %.2fs wall, heap %.0f MiB\n", len(dayTimes), now.Sub(last).Seconds(), heaps[len(heaps)-1])
+				last = time.Now()
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("setup: %.1fs\n", time.Since(setup).Seconds())
+	start := time.Now()
+	last = start
+	if err := h.Run(context.Background()); err != nil {
+		return err
+	}
+	total := time.Since(start)
+	rep, err := h.Report(context.Background())
+	if err != nil {
+		return err
+	}
+	ops := 0
+	var names []string
+	for name, n := range store.Ops() {
+		ops += n
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	backups := rep.Summary.Backups
+	if backups == 0 {
+		return fmt.Errorf("no backup completed")
+	}
+	// A day of the fleet: the slowest full day measured.
+	worst := time.Duration(0)
+	for _, d := range dayTimes {
+		if d > worst {
+			worst = d
+		}
+	}
+	fmt.Println()
+	fmt.Printf("backups completed: %d, copies completed: %d, sessions: %v\n", backups, rep.Summary.Copies, rep.Summary.Sessions)
+	fmt.Printf("simulated days per second: %.2f (whole run %.1fs incl. drain)\n", float64(days)/total.Seconds(), total.Seconds())
+	fmt.Printf("slowest simulated day: %.2fs  target < 1s  ratio %.2f  %s\n", worst.Seconds(), worst.Seconds()/1.0, verdict(worst.Seconds() < 1))
+	perBackup := float64(ops) / float64(backups)
+	fmt.Printf("store operations per backup: %.2f  target <= 10  ratio %.2f  %s\n", perBackup, perBackup/10, verdict(perBackup <= 10))
+	for _, n := range names {
+		fmt.Printf("    %-22s %8d  (%.2f per backup)\n", n, store.Ops()[n], float64(store.Ops()[n])/float64(backups))
+	}
+	if len(heaps) >= 3 {
+		// Flat: the heap added on the last day is not more than on day 2
+		// (day 1 builds the world's first history).
+		g2 := heaps[1] - heaps[0]
+		gl := heaps[len(heaps)-1] - heaps[len(heaps)-2]
+		fmt.Printf("heap growth per day: day 2 %+.0f MiB, last day %+.0f MiB (records of the stores and the simulated AWS; ratio %.2f)  %s\n",
+			g2, gl, ratio(gl, g2), verdict(gl <= g2*1.25+16))
+	}
+	if f := rep.Failed(); len(f) > 0 {
+		return fmt.Errorf("invariants failed: %+v", f)
+	}
+	return nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}

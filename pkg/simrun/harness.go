@@ -1,0 +1,308 @@
+// Package simrun runs the whole of efskeeper on the simulated AWS of
+// pkg/sim: the tick, region runs, job events, reconcile and retention, as
+// the Lambda functions would run them, on a virtual clock. The demo, the
+// chaos soak, the engine benchmark and end-to-end tests are built on it.
+//
+// Between the engine and the world it puts what production has between
+// them: an SQS-like queue (at-least-once, redelivery after a failure),
+// EventBridge delivery of the simulated events through the same parser the
+// jobevents function uses (with Lambda's async retries), and, with crash
+// faults, a store that fails writes before or after they happen.
+package simrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/awsevent"
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/policy"
+	"github.com/efskeeper/efskeeper/pkg/sim"
+	"github.com/efskeeper/efskeeper/pkg/store/memory"
+)
+
+// Options configure a run.
+type Options struct {
+	Seed   uint64
+	Days   int
+	Faults string // none, default, heavy
+	// Start is the first simulated instant (default 2026-01-05 00:00 UTC).
+	Start time.Time
+	// Build populates the world (accounts, file systems, vaults); Script
+	// lists changes an admin makes during the run. DemoWorld provides both.
+	Build  func(w *sim.World)
+	Script []Action
+	// Policies are put into the store before the run starts.
+	Policies []*policy.Policy
+	// Store defaults to a memory store.
+	Store engine.Store
+	// Config tunes the engine.
+	Config engine.Config
+	// CrashRate is the probability that a store write fails (half of the
+	// time after it happened), simulating a function that dies between two
+	// steps. "heavy" faults default to 0.02.
+	CrashRate float64
+	// Drain is how long the run goes on after the last scheduled day, with
+	// no new sessions, so that every session can end (default 3 days).
+	Drain time.Duration
+	// Progress is called once per simulated hour.
+	Progress func(done, total time.Duration)
+	Log      *slog.Logger
+}
+
+// Action is a change made to the world at a given offset from the start.
+type Action struct {
+	At   time.Duration
+	Note string
+	Do   func(w *sim.World)
+}
+
+// Harness holds a wired system.
+type Harness struct {
+	Opts    Options
+	World   *sim.World
+	Store   engine.Store
+	Engine  *engine.Engine
+	Queue   *Queue
+	Notices []engine.SessionNotice
+	Stats   Stats
+	crash   *crashStore
+	start   time.Time
+	// ticksUntil is the last instant a tick may start sessions.
+	ticksUntil time.Time
+}
+
+// Stats counts what the harness drove.
+type Stats struct {
+	Ticks, RegionRuns, RegionRunErrors, Events, EventErrors, EventsIrrelevant int
+	EventsLost, Reconciles, Retentions                                       int
+	Deleted, Expired                                                         int
+	Crashes                                                                  int
+}
+
+// New builds the world and the engine.
+func New(o Options) (*Harness, error) {
+	if o.Start.IsZero() {
+		o.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	}
+	if o.Faults == "" {
+		o.Faults = "none"
+	}
+	if o.Drain == 0 {
+		o.Drain = 72 * time.Hour
+	}
+	faults, err := sim.FaultProfile(o.Faults)
+	if err != nil {
+		return nil, err
+	}
+	if o.CrashRate == 0 && o.Faults == "heavy" {
+		o.CrashRate = 0.02
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	w := sim.New(sim.Config{Seed: o.Seed, Faults: faults, Start: o.Start})
+	if o.Build != nil {
+		o.Build(w)
+	}
+	h := &Harness{Opts: o, World: w, start: o.Start}
+	st := o.Store
+	if st == nil {
+		st = memory.New()
+	}
+	h.Store = st
+	if o.CrashRate > 0 {
+		h.crash = &crashStore{Store: st, rate: o.CrashRate, seed: o.Seed}
+		st = h.crash
+	}
+	h.Queue = &Queue{}
+	h.Engine = engine.New(engine.Engine{
+		Store: st, Backup: w.Backup(), FileSystems: w.FileSystems(), Org: w.Organization(),
+		Queue: h.Queue, Notifier: notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
+			h.Notices = append(h.Notices, n)
+			return nil
+		}),
+		Clock: w, Log: o.Log, Config: o.Config,
+	})
+	ctx := context.Background()
+	for _, p := range o.Policies {
+		rec := &engine.PolicyRecord{Policy: p, Watermark: o.Start, CreatedAt: o.Start, UpdatedAt: o.Start}
+		if run, ok := p.NextRun(o.Start); ok && p.Enabled {
+			rec.NextRunAt = run.At
+		}
+		if err := h.Store.PutPolicy(ctx, rec); err != nil {
+			return nil, fmt.Errorf("put policy %s: %w", p.ID, err)
+		}
+	}
+	h.ticksUntil = o.Start.Add(time.Duration(o.Days) * 24 * time.Hour)
+	return h, nil
+}
+
+type notifierFunc func(context.Context, engine.SessionNotice) error
+
+func (f notifierFunc) SessionFinished(ctx context.Context, n engine.SessionNotice) error {
+	return f(ctx, n)
+}
+
+// Step is the harness's time step: the tick's period.
+const Step = time.Minute
+
+// Run drives the system minute by minute: the tick every minute (until the
+// last day), region-run messages and events as they come, the reconciler
+// every 15 minutes and retention every hour. After the last day it goes on
+// without ticks until no session is Running, or Drain has passed.
+func (h *Harness) Run(ctx context.Context) error {
+	script := append([]Action(nil), h.Opts.Script...)
+	sort.SliceStable(script, func(i, j int) bool { return script[i].At < script[j].At })
+	total := h.ticksUntil.Sub(h.start)
+	end := h.ticksUntil.Add(h.Opts.Drain)
+	for step := 0; ; step++ {
+		now := h.World.Now()
+		for len(script) > 0 && !h.start.Add(script[0].At).After(now) {
+			h.Opts.Log.Info("script", "note", script[0].Note)
+			script[0].Do(h.World)
+			script = script[1:]
+		}
+		if now.Before(h.ticksUntil) {
+			h.Stats.Ticks++
+			if _, err := h.Engine.Tick(ctx); err != nil {
+				h.Opts.Log.Warn("tick failed", "error", err)
+			}
+		}
+		h.drainQueue(ctx)
+		h.deliverEvents(ctx)
+		if now.Minute()%15 == 7 {
+			h.Stats.Reconciles++
+			if _, err := h.Engine.Reconcile(ctx); err != nil {
+				h.Opts.Log.Warn("reconcile failed", "error", err)
+			}
+			h.drainQueue(ctx)
+		}
+		if now.Minute() == 33 {
+			h.Stats.Retentions++
+			res, err := h.Engine.Retention(ctx)
+			if err != nil {
+				h.Opts.Log.Warn("retention failed", "error", err)
+			}
+			h.Stats.Deleted += res.Deleted
+			h.Stats.Expired += res.Expired
+		}
+		if h.Opts.Progress != nil && now.Minute() == 0 {
+			done := now.Sub(h.start)
+			if done > total {
+				done = total
+			}
+			h.Opts.Progress(done, total)
+		}
+		if !now.Before(h.ticksUntil) {
+			running, err := h.Store.RunningSessions(ctx)
+			if err == nil && len(running) == 0 && h.Queue.Len() == 0 {
+				return nil
+			}
+			if !now.Before(end) {
+				return nil
+			}
+		}
+		h.World.Advance(Step)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// drainQueue delivers region-run messages like SQS with a Lambda consumer:
+// a message whose handler fails becomes visible again after a while.
+func (h *Harness) drainQueue(ctx context.Context) {
+	now := h.World.Now()
+	for _, m := range h.Queue.due(now) {
+		h.Stats.RegionRuns++
+		if err := h.Engine.RunRegion(ctx, m.msg); err != nil {
+			h.Stats.RegionRunErrors++
+			h.Opts.Log.Warn("region run failed; message will be redelivered", "error", err, "session", m.msg.SessionID)
+			if m.receives < 10 {
+				h.Queue.redeliver(m, now.Add(5*time.Minute)) // visibility timeout
+			}
+		}
+	}
+}
+
+// deliverEvents hands the world's events to the job-event use-case through
+// the parser, with Lambda's asynchronous retries (two more attempts).
+func (h *Harness) deliverEvents(ctx context.Context) {
+	for _, raw := range h.World.DeliverEvents() {
+		h.Stats.Events++
+		u, err := awsevent.Parse(raw)
+		if errors.Is(err, awsevent.ErrIrrelevant) {
+			h.Stats.EventsIrrelevant++
+			continue
+		}
+		if err != nil {
+			h.Stats.EventErrors++
+			h.Opts.Log.Error("event does not parse", "error", err)
+			continue
+		}
+		var herr error
+		for attempt := 0; attempt < 3; attempt++ {
+			if herr = h.Engine.HandleJobEvent(ctx, u); herr == nil {
+				break
+			}
+		}
+		if herr != nil {
+			h.Stats.EventsLost++
+			h.Opts.Log.Warn("event handling failed three times; the reconciler must cover it", "error", herr, "job", u.JobID)
+		}
+	}
+	if h.crash != nil {
+		h.Stats.Crashes = h.crash.crashes
+	}
+}
+
+// Queue is an in-process stand-in for the SQS queues.
+type Queue struct {
+	msgs  []queued
+	Index []engine.IndexRunMsg
+}
+
+type queued struct {
+	msg      engine.RegionRunMsg
+	visible  time.Time
+	receives int
+}
+
+// SendRegionRun implements engine.Queue.
+func (q *Queue) SendRegionRun(_ context.Context, m engine.RegionRunMsg) error {
+	q.msgs = append(q.msgs, queued{msg: m})
+	return nil
+}
+
+// SendIndexRun implements engine.Queue; index runs are recorded only.
+func (q *Queue) SendIndexRun(_ context.Context, m engine.IndexRunMsg) error {
+	q.Index = append(q.Index, m)
+	return nil
+}
+
+// Len is the number of messages waiting.
+func (q *Queue) Len() int { return len(q.msgs) }
+
+func (q *Queue) due(now time.Time) []queued {
+	var out, keep []queued
+	for _, m := range q.msgs {
+		if m.visible.After(now) {
+			keep = append(keep, m)
+			continue
+		}
+		m.receives++
+		out = append(out, m)
+	}
+	q.msgs = keep
+	return out
+}
+
+func (q *Queue) redeliver(m queued, at time.Time) {
+	m.visible = at
+	q.msgs = append(q.msgs, m)
+}
