@@ -79,9 +79,9 @@ type Harness struct {
 // Stats counts what the harness drove.
 type Stats struct {
 	Ticks, RegionRuns, RegionRunErrors, Events, EventErrors, EventsIrrelevant int
-	EventsLost, Reconciles, Retentions                                       int
-	Deleted, Expired                                                         int
-	Crashes                                                                  int
+	EventsLost, Reconciles, Retentions                                        int
+	Deleted, Expired                                                          int
+	Crashes                                                                   int
 }
 
 // New builds the world and the engine.
