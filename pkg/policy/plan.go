@@ -14,6 +14,8 @@ type Plan struct {
 	// before From that the window's retention acts on. Zero without history.
 	HistoryFrom time.Time
 	Runs        []PlannedRun
+	// Kept is what retention still holds at the last run of the window.
+	Kept []Point
 }
 
 // PlannedRun is one run of a Plan and the points retention expires at it,
@@ -61,6 +63,7 @@ func (p *Policy) Plan(from, to time.Time, history bool) Plan {
 		points, expired = p.split(points, r.At)
 		plan.Runs = append(plan.Runs, PlannedRun{Run: r, Expires: expired})
 	}
+	plan.Kept = points
 	return plan
 }
 

@@ -19,6 +19,11 @@ func TestPlanSteadyState(t *testing.T) {
 	if len(plan.Runs) != 15+1+1 {
 		t.Errorf("%d runs, want 17", len(plan.Runs))
 	}
+	// At the end: 15 daily points (25 March to 8 April; the one of 30 March
+	// is also weekly), the 3 other newest weekly and the 3 monthly ones.
+	if len(plan.Kept) != 15+3+3 {
+		t.Errorf("%d points kept at the end, want 21", len(plan.Kept))
+	}
 	byTime := map[string]PlannedRun{}
 	for _, r := range plan.Runs {
 		if !r.At.After(from) || r.At.After(to) {
