@@ -434,8 +434,11 @@ func (j *job) update() engine.JobUpdate {
 	}
 	switch j.kind {
 	case engine.KindBackup:
+		// As pkg/awscloud and pkg/awsevent report it: the job's vault is
+		// the SourceVaultArn (where the recovery point lands).
 		u.RecoveryPointArn = j.point.arn
-		u.DestinationVaultArn = j.vaultArn
+		u.SourceVaultArn = j.vaultArn
+		u.VaultName = j.vault.name
 	case engine.KindCopy:
 		u.RecoveryPointArn = j.srcPoint.arn
 		u.SourceVaultArn = j.srcVault.arn
@@ -446,7 +449,9 @@ func (j *job) update() engine.JobUpdate {
 	case engine.KindRestore:
 		u.RecoveryPointArn = j.srcPoint.arn
 		u.SourceVaultArn = j.srcVault.arn
+		u.CreatedResourceArn = j.restore.createdArn
 	}
+	u.SizeBytes = j.bytes
 	return u
 }
 

@@ -11,11 +11,12 @@ import (
 // classification, so callers branch on engine codes while tests can still
 // check the exact AWS error with errors.As.
 //
-// Mapping (pkg/awscloud should use the same):
+// The mapping is pkg/awscloud's (errors.go there), so that the engine sees
+// the same codes from the simulator as from AWS:
 //
 //	ResourceNotFoundException, ParentNotFoundException  -> engine.ENOTFOUND
 //	InvalidParameterValueException, InvalidRequestException -> engine.EINVALID
-//	InvalidResourceStateException                          -> engine.ECONFLICT
+//	InvalidResourceStateException                          -> engine.EPRECONDITION
 //	AccessDeniedException                                   -> engine.EDENIED
 //	ThrottlingException                                     -> engine.ETHROTTLED
 type APIError struct {
@@ -41,7 +42,7 @@ var engineCode = map[string]string{
 	ErrParentNotFound:        engine.ENOTFOUND,
 	ErrInvalidParameterValue: engine.EINVALID,
 	ErrInvalidRequest:        engine.EINVALID,
-	ErrInvalidResourceState:  engine.ECONFLICT,
+	ErrInvalidResourceState:  engine.EPRECONDITION,
 	ErrAccessDenied:          engine.EDENIED,
 	ErrThrottling:            engine.ETHROTTLED,
 }

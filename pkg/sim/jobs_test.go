@@ -215,7 +215,7 @@ func TestCopyAndBackupShareTheResource(t *testing.T) {
 	if j := jobByID(w, b2.JobID); j.State != engine.JobCreated {
 		t.Fatalf("backup during a copy of the same file system is %s, want CREATED", j.State)
 	}
-	if err := w.Backup().DeleteRecoveryPoint(ctx, locA, "primary", b1.RecoveryPointArn); engine.ErrorCode(err) != engine.ECONFLICT || awsCode(err) != ErrInvalidResourceState {
+	if err := w.Backup().DeleteRecoveryPoint(ctx, locA, "primary", b1.RecoveryPointArn); engine.ErrorCode(err) != engine.EPRECONDITION || awsCode(err) != ErrInvalidResourceState {
 		t.Fatalf("deleting the source of a running copy: %v, want InvalidResourceStateException", err)
 	}
 	w.Advance(12 * time.Hour)
