@@ -158,7 +158,7 @@ func shapeWorld(t *testing.T) [][]byte {
 	step(3 * time.Hour)
 	if _, err := b.StartRestore(ctx, RestoreRequest{Loc: locA, RecoveryPointArn: ok.RecoveryPointArn, Token: "r1",
 		IamRoleArn: "arn:aws:iam::111122223333:role/efskeeper-backup",
-		Metadata: map[string]string{"newFileSystem": "true", "file-system-id": "fs-00000000000000002"}}); err != nil {
+		Metadata:   map[string]string{"newFileSystem": "true", "file-system-id": "fs-00000000000000002"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.StartRestore(ctx, RestoreRequest{Loc: locA, RecoveryPointArn: ok.RecoveryPointArn, Token: "r2",
