@@ -1,0 +1,39 @@
+// Command touch changes the mtime of a fraction of the regular files under
+// a tree (every k-th file in walk order, from a seed), to make the next
+// restore point of the sharing benchmark.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+func main() {
+	dir := flag.String("dir", "", "tree root")
+	frac := flag.Float64("fraction", 0.01, "fraction of files to change")
+	flag.Parse()
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	n, changed := 0, 0
+	when := time.Now()
+	err := filepath.WalkDir(*dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || d.Name() == ".complete" {
+			return err
+		}
+		n++
+		if r.Float64() < *frac {
+			changed++
+			return os.Chtimes(p, when, when)
+		}
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("changed %d of %d files\n", changed, n)
+}
