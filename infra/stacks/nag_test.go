@@ -58,8 +58,7 @@ func TestNagFindsErrors(t *testing.T) {
 func TestSuppressionsAreNarrowAndExplained(t *testing.T) {
 	granular := map[string]bool{"AwsSolutions-IAM4": true, "AwsSolutions-IAM5": true}
 	allowed := map[string]bool{
-		"AwsSolutions-IAM4": true, "AwsSolutions-IAM5": true, "AwsSolutions-S1": true,
-		"AwsSolutions-COG4": true, "AwsSolutions-APIG3": true,
+		"AwsSolutions-IAM4": true, "AwsSolutions-IAM5": true, "AwsSolutions-COG4": true, "AwsSolutions-APIG3": true,
 	}
 	s := fullFixture(t)
 	for _, key := range keys(s.templates) {

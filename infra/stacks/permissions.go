@@ -187,7 +187,7 @@ const (
 	whyNoResourceLevel = "These actions do not support resource-level permissions (IAM service authorization reference), so the resource must be *."
 	whyVaults          = "Backup vaults are named by each policy at run time and differ per account and Region; the pattern is limited to this account's vaults."
 	whyRecoveryPoints  = "Recovery points are created at run time with generated ids; the pattern is limited to this account's recovery points, and the code only touches points tagged by efskeeper."
-	whyFileSystems     = "File systems are selected by each policy (ids or tags) at run time; the pattern is limited to this account's file systems and to read/describe actions."
+	whyFileSystems     = "File systems are selected by each policy (ids or tags) at run time; the pattern is limited to this account's file systems, and the actions only describe them or mount them read-only."
 	whyRunInstances    = "RunInstances creates the instance, volume and network interface with generated ids and uses the subnet and security group the network preflight picks; every pattern is limited to this account, and the worker role it can pass is fixed."
 	whyAMI             = "The launch template resolves the public Amazon Linux 2023 AMI parameter at launch in whichever Region the worker runs; the parameter name is fixed, only the Region is a wildcard."
 	whyMemberRole      = "efskeeper assumes its fixed member role in the accounts a policy names, chosen at run time; the role name is fixed and the role trusts only efskeeper's function roles."
