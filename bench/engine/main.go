@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -32,8 +33,22 @@ func main() {
 	accounts := flag.Int("accounts", 50, "member accounts")
 	fsPer := flag.Int("fs", 20, "file systems per account and Region")
 	days := flag.Int("days", 7, "simulated days")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-engine:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-engine:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*accounts, *fsPer, *days); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench-engine:", err)
 		os.Exit(1)
 	}
@@ -141,6 +156,7 @@ func run(accounts, fsPer, days int) error {
 		return err
 	}
 	total := time.Since(start)
+	pprof.StopCPUProfile()
 	rep, err := h.Report(context.Background())
 	if err != nil {
 		return err

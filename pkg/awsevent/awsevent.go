@@ -37,15 +37,15 @@ var ErrIrrelevant = errors.New("event not relevant to efskeeper")
 
 // envelope is the EventBridge event structure.
 type envelope struct {
-	Version    string          `json:"version"`
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Account    string          `json:"account"`
-	Time       string          `json:"time"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
+	Version    string   `json:"version"`
+	ID         string   `json:"id"`
+	DetailType string   `json:"detail-type"`
+	Source     string   `json:"source"`
+	Account    string   `json:"account"`
+	Time       string   `json:"time"`
+	Region     string   `json:"region"`
+	Resources  []string `json:"resources"`
+	Detail     *detail  `json:"detail"`
 }
 
 // detail holds the union of the job event detail fields efskeeper reads.
@@ -76,6 +76,15 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	var u engine.JobUpdate
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
+		// The typed detail may not fit another service's event: tell an
+		// irrelevant event from a malformed one by its envelope alone.
+		var head struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+		}
+		if json.Unmarshal(b, &head) == nil && (head.Source != "aws.backup" || !jobDetailType(head.DetailType)) {
+			return u, fmt.Errorf("%s %q: %w", head.Source, head.DetailType, ErrIrrelevant)
+		}
 		return u, fmt.Errorf("decode EventBridge event: %w", err)
 	}
 	if env.Source != "aws.backup" {
@@ -94,13 +103,10 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	if env.Account == "" || env.Region == "" {
 		return u, fmt.Errorf("%s event %s: account and region are required", env.DetailType, env.ID)
 	}
-	if len(bytes.TrimSpace(env.Detail)) == 0 || bytes.Equal(bytes.TrimSpace(env.Detail), []byte("null")) {
+	if env.Detail == nil {
 		return u, fmt.Errorf("%s event %s: detail is missing", env.DetailType, env.ID)
 	}
-	var d detail
-	if err := json.Unmarshal(env.Detail, &d); err != nil {
-		return u, fmt.Errorf("%s event %s: decode detail: %w", env.DetailType, env.ID, err)
-	}
+	d := *env.Detail
 	u.Loc = engine.Loc{Account: env.Account, Region: env.Region}
 	state := d.State
 	if state == "" {
@@ -162,6 +168,10 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 		return u, fmt.Errorf("%s event %s: detail has no job id", env.DetailType, env.ID)
 	}
 	return u, nil
+}
+
+func jobDetailType(t string) bool {
+	return t == DetailBackupJob || t == DetailCopyJob || t == DetailRestoreJob
 }
 
 func isRecoveryPoint(arn string) bool {

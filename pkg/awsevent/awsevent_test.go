@@ -151,6 +151,15 @@ func TestMalformed(t *testing.T) {
 	if _, err := Parse([]byte(`{"source":"aws.ec2","detail-type":"x"}`)); !errors.Is(err, ErrIrrelevant) {
 		t.Fatalf("other source: %v", err)
 	}
+	// Another detail type whose fields clash with the job detail's types.
+	odd := `{"source":"aws.backup","detail-type":"Backup Vault State Change","account":"1","region":"r","detail":{"state":{"x":1},"backupSizeInBytes":[]}}`
+	if _, err := Parse([]byte(odd)); !errors.Is(err, ErrIrrelevant) {
+		t.Fatalf("vault state change: %v", err)
+	}
+	bad := `{"source":"aws.backup","detail-type":"Backup Job State Change","account":"1","region":"r","detail":{"state":{"x":1}}}`
+	if _, err := Parse([]byte(bad)); err == nil || errors.Is(err, ErrIrrelevant) {
+		t.Fatalf("malformed job event: %v", err)
+	}
 }
 
 func FuzzParse(f *testing.F) {

@@ -21,6 +21,9 @@ type Config struct {
 	// MemberRoleName is the role efskeeper assumes in member accounts; vault
 	// access policies are checked against it too.
 	MemberRoleName string
+	// FunctionRolePrefix names the home account's function roles
+	// (<prefix><function>), which act in the home account.
+	FunctionRolePrefix string
 	// StartWindowMinutes and CompleteWindowMinutes go on every backup job.
 	// AWS requires a start window of at least 60 minutes.
 	StartWindowMinutes    int64
@@ -51,6 +54,7 @@ func DefaultConfig() Config {
 	return Config{
 		BackupRoleName:        "efskeeper-backup",
 		MemberRoleName:        "efskeeper-member",
+		FunctionRolePrefix:    "efskeeper-fn-",
 		StartWindowMinutes:    60,
 		CompleteWindowMinutes: 3 * 24 * 60,
 		StaleAfter:            30 * time.Minute,
@@ -58,7 +62,7 @@ func DefaultConfig() Config {
 		UnitResendAfter:       20 * time.Minute,
 		UnitTimeout:           6 * time.Hour,
 		MaxCatchUp:            3,
-		MaxDeletesPerRun:      500,
+		MaxDeletesPerRun:      2000,
 		MaxDeleteAttempts:     5,
 	}
 }
@@ -70,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemberRoleName == "" {
 		c.MemberRoleName = d.MemberRoleName
+	}
+	if c.FunctionRolePrefix == "" {
+		c.FunctionRolePrefix = d.FunctionRolePrefix
 	}
 	if c.StartWindowMinutes < 60 {
 		c.StartWindowMinutes = d.StartWindowMinutes

@@ -100,6 +100,9 @@ func (e *Engine) resolveVault(ctx context.Context, l Loc, t vaultTarget, actions
 		return v, nil, lookupProblem(err, fmt.Sprintf("read the access policy of vault %q", v.Name), l)
 	}
 	principals := []string{roleArn(l, e.Config.BackupRoleName), roleArn(l, e.Config.MemberRoleName)}
+	for _, fn := range []string{"regionrun", "jobevents", "reconcile", "retention", "api"} {
+		principals = append(principals, roleArn(l, e.Config.FunctionRolePrefix+fn))
+	}
 	verdict, err := EvaluateVaultPolicy(doc, actions, principals)
 	if err != nil {
 		return v, nil, &vaultProblem{Code: ReasonVaultPolicyDenies, Message: fmt.Sprintf(
