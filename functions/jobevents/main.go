@@ -1,0 +1,14 @@
+// Command jobevents is efskeeper's jobevents Lambda function (DESIGN.md, "Deployment
+// contract"): it reads its EFSKEEPER_* configuration, wires the engine to
+// AWS and serves lambdafn.JobEvents.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/efskeeper/efskeeper/pkg/lambdafn"
+)
+
+func main() {
+	lambda.Start(lambdafn.JobEvents(lambdafn.MustWire(lambdafn.FnJobEvents)))
+}

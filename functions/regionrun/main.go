@@ -1,0 +1,14 @@
+// Command regionrun is efskeeper's regionrun Lambda function (DESIGN.md, "Deployment
+// contract"): it reads its EFSKEEPER_* configuration, wires the engine to
+// AWS and serves lambdafn.RegionRun.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/efskeeper/efskeeper/pkg/lambdafn"
+)
+
+func main() {
+	lambda.Start(lambdafn.RegionRun(lambdafn.MustWire(lambdafn.FnRegionRun)))
+}

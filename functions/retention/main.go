@@ -1,0 +1,14 @@
+// Command retention is efskeeper's retention Lambda function (DESIGN.md, "Deployment
+// contract"): it reads its EFSKEEPER_* configuration, wires the engine to
+// AWS and serves lambdafn.Retention.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/efskeeper/efskeeper/pkg/lambdafn"
+)
+
+func main() {
+	lambda.Start(lambdafn.Retention(lambdafn.MustWire(lambdafn.FnRetention)))
+}

@@ -1,0 +1,14 @@
+// Command tick is efskeeper's tick Lambda function (DESIGN.md, "Deployment
+// contract"): it reads its EFSKEEPER_* configuration, wires the engine to
+// AWS and serves lambdafn.Tick.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/efskeeper/efskeeper/pkg/lambdafn"
+)
+
+func main() {
+	lambda.Start(lambdafn.Tick(lambdafn.MustWire(lambdafn.FnTick)))
+}
