@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -1093,16 +1094,20 @@ func testListTasksLiveOnly(t *testing.T, s engine.Store) {
 }
 
 // testConcurrentPolicyUpdates runs read-modify-write loops that retry on
-// ECONFLICT, as every use-case does: no update may be lost.
+// ECONFLICT, as every use-case does: no update may be lost. Each update
+// appends "<worker>.<n>" to the policy's Name (a string, because a list of
+// a thousand maps makes every write of dynalite slow).
 func testConcurrentPolicyUpdates(t *testing.T, s engine.Store) {
-	must(t, "create", s.PutPolicy(ctx, newPolicy("p1")))
+	p := newPolicy("p1")
+	p.Policy.Name = "log:"
+	must(t, "create", s.PutPolicy(ctx, p))
 	const workers, each = 50, 20
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				if err := updatePolicy(s, "p1", policy.Tag{Key: fmt.Sprintf("w%02d", w), Value: fmt.Sprint(i)}); err != nil {
+				if err := updatePolicy(s, "p1", fmt.Sprintf("w%02d.%d", w, i)); err != nil {
 					errs <- err
 					return
 				}
@@ -1116,38 +1121,42 @@ func testConcurrentPolicyUpdates(t *testing.T, s engine.Store) {
 	}
 	p, err := s.GetPolicy(ctx, "p1")
 	must(t, "get", err)
-	tags := p.Policy.Source.ExcludeTags
-	if len(tags) != workers*each || p.Version != 1+workers*each {
-		t.Fatalf("after %d updates: %d tags at version %d, want %d at %d",
-			workers*each, len(tags), p.Version, workers*each, 1+workers*each)
+	log := strings.Fields(strings.TrimPrefix(p.Policy.Name, "log:"))
+	if len(log) != workers*each || p.Version != 1+workers*each {
+		t.Fatalf("after %d updates: %d logged at version %d, want %d at %d",
+			workers*each, len(log), p.Version, workers*each, 1+workers*each)
 	}
 	// Each worker's updates landed once each, in its order.
 	next := map[string]int{}
-	for _, tag := range tags {
-		if tag.Value != fmt.Sprint(next[tag.Key]) {
-			t.Fatalf("worker %s: update %s where %d was due", tag.Key, tag.Value, next[tag.Key])
+	for _, entry := range log {
+		worker, n, _ := strings.Cut(entry, ".")
+		if n != fmt.Sprint(next[worker]) {
+			t.Fatalf("worker %s: update %s where %d was due", worker, n, next[worker])
 		}
-		next[tag.Key]++
+		next[worker]++
 	}
 }
 
-// updatePolicy appends tag to the policy's exclude tags, retrying after
-// conflicts with a short random pause so that fifty writers make progress.
-func updatePolicy(s engine.Store, id string, tag policy.Tag) error {
+// updatePolicy appends entry to the policy's name, retrying after
+// conflicts after a random pause so that fifty writers make progress.
+func updatePolicy(s engine.Store, id, entry string) error {
 	for attempt := 1; attempt <= 10000; attempt++ {
 		p, err := s.GetPolicy(ctx, id)
 		if err != nil {
-			return fmt.Errorf("update %s with %v: %w", id, tag, err)
+			return fmt.Errorf("update %s with %s: %w", id, entry, err)
 		}
-		p.Policy.Source.ExcludeTags = append(p.Policy.Source.ExcludeTags, tag)
+		p.Policy.Name += " " + entry
 		err = s.PutPolicy(ctx, p)
 		if err == nil {
 			return nil
 		}
 		if !engine.IsConflict(err) {
-			return fmt.Errorf("update %s with %v: %w", id, tag, err)
+			return fmt.Errorf("update %s with %s: %w", id, entry, err)
 		}
-		time.Sleep(time.Duration(rand.IntN(min(attempt, 20)*100)) * time.Microsecond)
+		// Exponential backoff with full jitter: fifty writers of one record
+		// spread out until about one at a time gets through.
+		ceiling := min(10*time.Millisecond<<min(attempt, 5), 500*time.Millisecond)
+		time.Sleep(rand.N(ceiling))
 	}
-	return fmt.Errorf("update %s with %v: still conflicting after 10000 attempts", id, tag)
+	return fmt.Errorf("update %s with %s: still conflicting after 10000 attempts", id, entry)
 }
