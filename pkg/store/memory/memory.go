@@ -277,13 +277,6 @@ type sessionCursor struct {
 // ListSessions returns sessions newest first (by ScheduledAt, then id).
 func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engine.Session, string, error) {
 	defer s.lock("ListSessions")()
-	t := &s.sessionsByTime
-	if q.PolicyID != "" {
-		t = s.policySessions[q.PolicyID]
-		if t == nil {
-			return nil, "", nil
-		}
-	}
 	var before *key
 	if !q.To.IsZero() {
 		before = &key{at: q.To} // every id sorts after "", so ScheduledAt == To is excluded
@@ -295,6 +288,13 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 		}
 		if k := (key{c.At, c.ID}); before == nil || k.cmp(*before) < 0 {
 			before = &k
+		}
+	}
+	t := &s.sessionsByTime
+	if q.PolicyID != "" {
+		t = s.policySessions[q.PolicyID]
+		if t == nil {
+			return nil, "", nil
 		}
 	}
 	limit := store.Limit(q.Limit)
