@@ -30,6 +30,8 @@ type Options struct {
 	Seed   uint64
 	Days   int
 	Faults string // none, default, heavy
+	// FaultsOverride, when set, replaces the named profile.
+	FaultsOverride *sim.Faults
 	// Start is the first simulated instant (default 2026-01-05 00:00 UTC).
 	Start time.Time
 	// Build populates the world (accounts, file systems, vaults); Script
@@ -98,6 +100,9 @@ func New(o Options) (*Harness, error) {
 	faults, err := sim.FaultProfile(o.Faults)
 	if err != nil {
 		return nil, err
+	}
+	if o.FaultsOverride != nil {
+		faults = *o.FaultsOverride
 	}
 	if o.CrashRate == 0 && o.Faults == "heavy" {
 		o.CrashRate = 0.02
