@@ -68,7 +68,7 @@ const DefaultWorkers = 64
 const (
 	defaultMaxBuffered = 128 << 10
 	maxChunk           = 256
-	minChunk           = 4
+	minChunk           = 8
 	defaultMaxFDs      = 4096
 	direntBufSize      = 64 << 10
 	// pathOpenLimit: below this length a closed directory is reopened by
@@ -255,7 +255,7 @@ func newDir(parent *dir, name string, fd int) *dir {
 // workers get a share of a directory of a few hundred entries.
 func (w *walker) setNames(d *dir, names []string) {
 	d.names = names
-	size := len(names) / (w.opts.Workers * 2)
+	size := len(names) / w.opts.Workers
 	size = max(minChunk, min(maxChunk, size))
 	for lo := 0; lo < len(names); lo += size {
 		d.chunks = append(d.chunks, &chunk{lo: lo, hi: min(lo+size, len(names)), done: make(chan struct{})})
@@ -579,7 +579,9 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 		if group {
 			w.mu.Lock()
 			w.emitDir = d
-			w.cond.Broadcast()
+			if w.buffered >= w.maxBuf {
+				w.cond.Broadcast()
+			}
 			w.mu.Unlock()
 			select {
 			case <-d.loaded:
@@ -595,7 +597,9 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 			for _, c := range d.chunks {
 				w.mu.Lock()
 				w.emitWait = c
-				w.cond.Broadcast()
+				if w.buffered >= w.maxBuf { // only then can a worker wait for this
+					w.cond.Broadcast()
+				}
 				w.mu.Unlock()
 				select {
 				case <-c.done:
