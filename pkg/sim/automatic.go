@@ -15,6 +15,7 @@ import (
 // Its id is "aws/efs/<uuid>", different per account and Region.
 type autoPlan struct {
 	id, arn, version, ruleID string
+	createdBy                []byte // the rendered "createdBy" event field
 }
 
 const (
@@ -45,6 +46,13 @@ func (w *World) ensurePlan(r *region) {
 		version: base64.StdEncoding.EncodeToString([]byte(s.uuid(false))),
 		ruleID:  s.uuid(false),
 	}
+	p := r.plan
+	b := []byte(`,"createdBy":{`)
+	b = appendField(b, "backupPlanId", p.id)
+	b = appendField(b, "backupPlanArn", p.arn)
+	b = appendField(b, "backupPlanVersion", p.version)
+	b = appendField(b, "backupPlanRuleId", p.ruleID)
+	p.createdBy = append(b, '}')
 }
 
 // nextAutoBackup returns the first 05:00 UTC strictly after t.
@@ -77,7 +85,7 @@ func (w *World) autoDay() {
 		for _, id := range ids {
 			fs := r.fss[id]
 			s := w.stream(newKey("auto-at").str(fs.arn).num(dayN))
-			w.schedule(w.now.Add(s.between(0, autoSpread)), timer{kind: tAutoJob, fs: fs})
+			w.schedule(w.now.Add(s.between(0, autoSpread)), timer{kind: tAutoJob, ref: fs.seq})
 		}
 	}
 	w.scheduleAutoDay(nextAutoBackup(w.now))
@@ -99,6 +107,7 @@ func (w *World) autoJob(fs *fileSystem) {
 		loc:         fs.loc,
 		resourceArn: fs.arn,
 		fsID:        fs.id,
+		fs:          fs,
 		vault:       v,
 		vaultArn:    v.arn,
 		iamRole:     "arn:aws:iam::" + fs.loc.Account + ":role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup",

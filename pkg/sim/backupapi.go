@@ -19,6 +19,9 @@ func (w *World) Backup() *BackupAPI { return &BackupAPI{w: w} }
 
 // principal is the IAM principal the ports act as in an account.
 func (w *World) principal(account string) string {
+	if a := w.accounts[account]; a != nil {
+		return a.principal
+	}
 	return "arn:aws:iam::" + account + ":role/" + w.caller
 }
 
@@ -206,6 +209,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		params:      params,
 		resourceArn: req.ResourceArn,
 		fsID:        fsID,
+		fs:          r.fss[fsID],
 		vault:       v,
 		vaultArn:    v.arn,
 		iamRole:     req.IamRoleArn,
@@ -228,13 +232,13 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 func (w *World) createBackup(j *job) {
 	j.state = engine.JobCreated
 	w.addJob(j)
-	s := w.stream(newKey("backup-point").str(j.id))
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(j.loc, s.uuid(false)),
+		arn:         recoveryPointArn(j.loc, j.rng.uuid(false)),
 		loc:         j.loc,
 		vault:       j.vault,
 		resourceArn: j.resourceArn,
 		fsID:        j.fsID,
+		fs:          j.fs,
 		createdAt:   j.createdAt,
 		status:      engine.RPCreating,
 		tags:        j.tags,
@@ -245,10 +249,7 @@ func (w *World) createBackup(j *job) {
 	w.newPoint(p)
 	j.point = p
 	j.res = w.resourceFor(j.resourceArn)
-	w.emitBackup(j)
-	// AWS expires a job a little after its start window ends (sample: 2
-	// minutes).
-	w.schedule(j.startBy.Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, job: j})
+	w.emit(j)
 	w.acquire(j)
 }
 
@@ -358,7 +359,8 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		return engine.StartedJob{}, apiError(ErrInvalidRequest, step,
 			"Recovery point %s is in state %s and cannot be copied", p.arn, p.status)
 	}
-	if _, _, ok := parseVaultArn(req.DestinationBackupVaultArn); !ok {
+	dst, _, ok := parseVaultArn(req.DestinationBackupVaultArn)
+	if !ok {
 		return engine.StartedJob{}, apiError(ErrInvalidParameterValue, step,
 			"Invalid DestinationBackupVaultArn %q", req.DestinationBackupVaultArn)
 	}
@@ -378,6 +380,8 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		params:      params,
 		resourceArn: p.resourceArn,
 		fsID:        p.fsID,
+		fs:          p.fs,
+		dstRegion:   dst.Region,
 		vaultArn:    req.DestinationBackupVaultArn,
 		srcVault:    src,
 		srcPoint:    p,
@@ -390,7 +394,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	w.addJob(j)
 	p.activeJobs++
 	j.res = w.resourceFor(p.resourceArn)
-	w.emitCopy(j)
+	w.emit(j)
 	w.acquire(j)
 	return started(j), nil
 }
@@ -556,6 +560,6 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	p.deletedAt = w.now
 	p.deletedBy = DeletedByEfskeeper
 	s := w.stream(newKey("deleting").str(arn))
-	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, rp: p})
+	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, ref: uint32(p.seq)})
 	return nil
 }

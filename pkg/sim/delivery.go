@@ -1,6 +1,12 @@
 package sim
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+)
 
 // EventStats counts what happened to emitted events.
 type EventStats struct {
@@ -11,103 +17,193 @@ type EventStats struct {
 	Delivered  int // handed out by DeliverEvents (duplicates count twice)
 }
 
-// eventQueue holds rendered events until their delivery time.
+// eventQueue holds emitted events until their delivery time.
+//
+// An event is recorded, not rendered, when its job changes state: the job,
+// the new state and the instant. It is rendered into JSON when delivered.
+// That is exact because a job never changes a field after the state that
+// first shows it (the size from RUNNING, the completion date, message and
+// new recovery point from the terminal state), and it makes a queued event
+// 40 pointer-free bytes instead of a kilobyte the garbage collector must
+// track; a dropped event is never rendered at all.
+//
+// Events are kept in one bucket per delivery instant (a 5-minute batch
+// boundary); a bucket is sorted by arrival when it is delivered, which is
+// cheaper than a heap of the tens of thousands of events pending after a
+// fleet's backups start together.
 type eventQueue struct {
-	pending minHeap[pendingEvent]
+	buckets map[int64][]pendingEvent // by delivery instant, Unix ns
+	due     minHeap[int64]           // the buckets' delivery instants
 	seq     uint64
-	arena   []byte
+	scratch []pendingEvent
+	spare   [][]pendingEvent // emptied buckets, for reuse
+	buf     []byte           // DeliverEventsTo renders here, again and again
 	stats   EventStats
+	pending int
 }
 
 type pendingEvent struct {
-	deliverAt int64 // Unix ns: the batch that delivers it
-	arrival   int64 // Unix ns: when it reached the bus; orders a batch
-	seq       uint64
-	data      []byte
+	arrival int64 // Unix ns: when it reached the bus; orders a batch
+	seq     uint64
+	at      int64  // Unix ns: when the job changed state
+	ref     uint32 // the job's index in World.jobs
+	step    uint32 // the job's step counter then: selects the event's id
+	state   uint8  // index in eventStates
 }
+
+// eventStates are the job states an event can report.
+var eventStates = []engine.JobState{engine.JobCreated, engine.JobPending, engine.JobRunning,
+	engine.JobCompleted, engine.JobFailed, engine.JobAborted, engine.JobExpired}
 
 func (q *eventQueue) init() {
-	q.pending.less = func(a, b *pendingEvent) bool {
-		if a.deliverAt != b.deliverAt {
-			return a.deliverAt < b.deliverAt
-		}
-		if a.arrival != b.arrival {
-			return a.arrival < b.arrival
-		}
-		return a.seq < b.seq
-	}
+	q.buckets = map[int64][]pendingEvent{}
+	q.due.less = func(a, b *int64) bool { return *a < *b }
 }
 
-// arenaSize is the chunk events are rendered into: one allocation serves
-// dozens of events instead of one each.
-const arenaSize = 64 << 10
-
-// open returns the arena to append one event to, and where it starts.
-func (q *eventQueue) open() ([]byte, int) {
-	if cap(q.arena)-len(q.arena) < 4096 {
-		q.arena = make([]byte, 0, arenaSize)
-	}
-	return q.arena, len(q.arena)
-}
-
-// close finishes an event rendered into b[start:], applies the delivery
-// faults and queues it.
-func (q *eventQueue) close(w *World, b []byte, start int, id string) {
-	b = append(b, '}', '}')
+// emit records the event of j's transition to its current state and
+// decides its delivery: dropped, delayed, reordered, duplicated. All
+// random draws come from the event's own stream, whose first two numbers
+// are its id.
+func (w *World) emit(j *job) {
+	q := &w.ev
 	q.stats.Emitted++
+	s := w.stream(j.key.num(uint64(j.step)))
+	s.u64() // the event id: drawn again when it is rendered
+	s.u64()
 	f := &w.faults
-	s := w.stream(newKey("deliver").str(id))
 	if s.chance(f.EventDrop) {
 		q.stats.Dropped++
-		q.arena = b[:start] // reuse the space
 		return
 	}
-	q.arena = b
-	data := b[start:len(b):len(b)] // capped: a caller's append cannot clobber the next event
+	e := pendingEvent{at: w.now.UnixNano(), ref: uint32(j.seq), step: j.step, state: uint8(slices.Index(eventStates, j.state))}
 	delay := s.between(0, f.EventMaxDelay)
 	if s.chance(f.EventReorder) {
 		q.stats.Reordered++
 		delay += s.between(time.Millisecond, f.reorderDelay())
 	}
-	q.push(w, delay, data)
+	q.push(w, delay, e)
 	if s.chance(f.EventDuplicate) {
 		q.stats.Duplicated++
-		q.push(w, delay+s.between(time.Second, f.EventMaxDelay+max(f.EventBatch, time.Minute)), data)
+		q.push(w, delay+s.between(time.Second, f.EventMaxDelay+max(f.EventBatch, time.Minute)), e)
 	}
 }
 
-func (q *eventQueue) push(w *World, delay time.Duration, data []byte) {
-	arrival := w.now.Add(delay).UnixNano()
-	at := arrival
+func (q *eventQueue) push(w *World, delay time.Duration, e pendingEvent) {
+	e.arrival = w.now.Add(delay).UnixNano()
+	at := e.arrival
 	if batch := int64(w.faults.EventBatch); batch > 0 {
 		if r := at % batch; r != 0 {
 			at += batch - r
 		}
 	}
 	q.seq++
-	q.pending.push(pendingEvent{deliverAt: at, arrival: arrival, seq: q.seq, data: data})
+	e.seq = q.seq
+	b, ok := q.buckets[at]
+	if !ok {
+		q.due.push(at)
+		if n := len(q.spare); n > 0 {
+			b, q.spare = q.spare[n-1], q.spare[:n-1]
+		}
+	}
+	q.buckets[at] = append(b, e)
+	q.pending++
+}
+
+// take moves the events due at now, in delivery order, onto dst.
+func (q *eventQueue) take(now int64, dst []pendingEvent) []pendingEvent {
+	for q.due.len() > 0 && *q.due.peek() <= now {
+		at := q.due.pop()
+		b := q.buckets[at]
+		delete(q.buckets, at)
+		slices.SortFunc(b, func(x, y pendingEvent) int {
+			if c := cmp.Compare(x.arrival, y.arrival); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.seq, y.seq)
+		})
+		dst = append(dst, b...)
+		q.pending -= len(b)
+		if len(q.spare) < 16 {
+			q.spare = append(q.spare, b[:0])
+		}
+	}
+	q.stats.Delivered += len(dst)
+	return dst
+}
+
+// render appends the EventBridge JSON of e.
+func (w *World) render(b []byte, e pendingEvent) []byte {
+	j := w.jobs[e.ref]
+	s := w.stream(j.key.num(uint64(e.step)))
+	st, at := eventStates[e.state], time.Unix(0, e.at).UTC()
+	switch j.kind {
+	case engine.KindBackup:
+		b = renderBackup(b, j, st, at, &s)
+	case engine.KindCopy:
+		b = renderCopy(b, j, st, at, &s)
+	default:
+		b = renderRestore(b, j, st, at, &s)
+	}
+	if j.state.Terminal() {
+		j.frag = nil // only a late duplicate could still need it
+	}
+	return append(b, '}', '}')
 }
 
 // DeliverEvents returns the events whose delivery time has come, as the
 // EventBridge JSON a Lambda target receives, in delivery order, with the
-// configured faults applied. Each slice is the caller's to keep.
+// configured faults applied. The slices are the caller's to keep (they
+// share one allocation per call).
 func (w *World) DeliverEvents() [][]byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	now := w.now.UnixNano()
-	var out [][]byte
-	for w.ev.pending.len() > 0 && w.ev.pending.peek().deliverAt <= now {
-		out = append(out, w.ev.pending.pop().data)
+	q := &w.ev
+	due := q.take(w.now.UnixNano(), q.scratch[:0])
+	if len(due) == 0 {
+		return nil
 	}
-	w.ev.stats.Delivered += len(out)
+	out := make([][]byte, len(due))
+	buf := make([]byte, 0, 1200*len(due))
+	for i, e := range due {
+		start := len(buf)
+		buf = w.render(buf, e)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	// The events stay valid if buf grew: each slice keeps its own array.
+	q.scratch = due[:0]
 	return out
+}
+
+// DeliverEventsTo calls fn with each event whose delivery time has come,
+// like DeliverEvents, but the bytes are valid only until fn returns (copy
+// them to keep them): one buffer serves every event, which spares the
+// garbage collector ~100 MB a simulated day at the benchmark's scale. fn
+// may call the world (the ports, Advance): the world is not locked while
+// fn runs.
+func (w *World) DeliverEventsTo(fn func(event []byte)) {
+	w.mu.Lock()
+	q := &w.ev
+	due := q.take(w.now.UnixNano(), q.scratch[:0])
+	q.scratch = nil // a concurrent call gets its own
+	buf := q.buf
+	q.buf = nil
+	w.mu.Unlock()
+	for _, e := range due {
+		w.mu.Lock()
+		buf = w.render(buf[:0], e)
+		w.mu.Unlock()
+		fn(buf)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q.scratch, q.buf = due[:0], buf
 }
 
 // PendingEvents reports how many deliveries are still queued.
 func (w *World) PendingEvents() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.ev.pending.len()
+	return w.ev.pending
 }
 
 // EventStats returns the event counters so far.

@@ -22,8 +22,10 @@
 // the same decisions, even when independent Regions are driven from
 // different goroutines, and no result depends on Go map iteration order.
 //
-// Cost: job transitions, lifecycle deletions and the daily automatic backups
-// run from one timer heap; nothing scans all jobs per minute. Events are
-// rendered once, with hand-written appends into shared arenas, at the moment
-// they are emitted (a later state change must not alter an earlier event).
+// Cost: job transitions, lifecycle deletions and the daily automatic
+// backups run from one timer heap of pointer-free entries; nothing scans
+// all jobs per minute. An event is recorded as (job, state, instant) when
+// it happens and rendered to JSON with hand-written appends when it is
+// delivered (DeliverEventsTo reuses one buffer for all of them).
+// BenchmarkSimDay measures a day of 16,000 file systems.
 package sim

@@ -48,6 +48,7 @@ type fileSystem struct {
 	// incremental (AWS: "first copy to a Region is full").
 	copiedTo []string
 	autoSeq  uint64 // automatic backup jobs created so far
+	seq      uint32 // index in World.fsList
 }
 
 // fileSystemArn is the EFS ARN AWS Backup uses as ResourceArn.
@@ -64,7 +65,7 @@ func (w *World) AddFileSystem(l engine.Loc, spec FileSystemSpec) {
 	fs := r.fss[spec.ID]
 	if fs == nil {
 		fs = &fileSystem{loc: l, id: spec.ID, arn: fileSystemArn(l, spec.ID)}
-		r.fss[spec.ID] = fs
+		w.addFS(r, fs)
 	}
 	fs.tags = copyTags(spec.Tags)
 	if spec.Name != "" {
@@ -116,6 +117,12 @@ func (w *World) DeleteFileSystem(l engine.Loc, id string) {
 	w.mustFS(l, id).deleted = true
 }
 
+func (w *World) addFS(r *region, fs *fileSystem) {
+	fs.seq = uint32(len(w.fsList))
+	w.fsList = append(w.fsList, fs)
+	r.fss[fs.id] = fs
+}
+
 func (w *World) mustFS(l engine.Loc, id string) *fileSystem {
 	fs := w.region(l).fss[id]
 	if fs == nil {
@@ -142,28 +149,30 @@ func (w *World) fsByArn(arn string) *fileSystem {
 
 // parseFileSystemArn splits arn:aws:elasticfilesystem:<region>:<acct>:file-system/<id>.
 func parseFileSystemArn(arn string) (engine.Loc, string, bool) {
-	f := splitArn(arn)
-	if len(f) != 6 || f[2] != "elasticfilesystem" || len(f[5]) < len("file-system/x") || f[5][:12] != "file-system/" {
+	f, ok := splitArn(arn)
+	if !ok || f[2] != "elasticfilesystem" || len(f[5]) < len("file-system/x") || f[5][:12] != "file-system/" {
 		return engine.Loc{}, "", false
 	}
 	return engine.Loc{Account: f[4], Region: f[3]}, f[5][12:], true
 }
 
 // splitArn splits an ARN into its six colon-separated fields; the last one
-// keeps any further colons (vault names may not, but resource ids may).
-func splitArn(arn string) []string {
-	var f []string
-	start := 0
-	for i := 0; i < len(arn) && len(f) < 5; i++ {
+// keeps any further colons (vault names may not, but resource ids may). It
+// returns an array, not a slice, so that it costs no allocation.
+func splitArn(arn string) (f [6]string, ok bool) {
+	n, start := 0, 0
+	for i := 0; i < len(arn) && n < 5; i++ {
 		if arn[i] == ':' {
-			f = append(f, arn[start:i])
+			f[n] = arn[start:i]
+			n++
 			start = i + 1
 		}
 	}
-	if len(f) < 5 || f[0] != "arn" {
-		return nil
+	if n < 5 || f[0] != "arn" {
+		return f, false
 	}
-	return append(f, arn[start:])
+	f[5] = arn[start:]
+	return f, true
 }
 
 func copyTags(m map[string]string) map[string]string {

@@ -30,122 +30,129 @@ const (
 //   - expectedCompletionDate is "Jul 15, 2020 9:39:07 PM", not ISO 8601;
 //   - createdBy appears only on jobs a backup plan created.
 
-func (w *World) emitBackup(j *job) {
-	b, start := w.ev.open()
+func renderBackup(b []byte, j *job, st engine.JobState, at time.Time, s *stream) []byte {
 	var res string
-	if j.state == engine.JobCompleted {
+	if st == engine.JobCompleted {
 		res = j.point.arn
 	}
-	id := w.eventID(j)
-	b = appendEnvelope(b, id, DetailBackupJob, j.loc, w.now, res)
-	b = appendKey(b, "backupJobId")
-	b = appendStr(b, j.id)
-	if j.state == engine.JobCreated {
-		b = appendField(b, "state", string(j.state))
+	b = appendEnvelope(b, s, DetailBackupJob, j.loc, at, res)
+	b = appendField(b, "backupJobId", j.id)
+	if st == engine.JobCreated {
+		b = appendField(b, "state", string(st))
 		b = appendTimeField(b, "creationDate", j.createdAt)
-		w.ev.close(w, b, start, id)
-		return
+		return b
 	}
-	if j.state == engine.JobRunning || j.state == engine.JobCompleted {
+	if st == engine.JobRunning || st == engine.JobCompleted {
 		b = appendIntStrField(b, "backupSizeInBytes", j.bytes)
 	}
-	b = appendField(b, "backupVaultArn", j.vault.arn)
-	b = appendField(b, "backupVaultName", j.vault.name)
+	frag := j.backupFrag()
+	b = append(b, frag[:j.fragA]...) // backupVaultArn, backupVaultName
 	transferred := int64(0)
-	if j.state == engine.JobCompleted {
+	if st == engine.JobCompleted {
 		transferred = j.bytes
 	}
 	b = appendIntStrField(b, "bytesTransferred", transferred)
-	b = appendTimeField(b, "creationDate", j.createdAt)
-	b = appendField(b, "iamRoleArn", j.iamRole)
-	b = appendField(b, "resourceArn", j.resourceArn)
-	b = appendField(b, "resourceType", "EFS")
-	b = appendField(b, "state", string(j.state))
-	switch j.state {
+	b = append(b, frag[j.fragA:j.fragB]...) // creationDate, iamRoleArn, resourceArn, resourceType
+	b = appendField(b, "state", string(st))
+	switch st {
 	case engine.JobPending:
 		b = appendField(b, "statusMessage", "")
 	case engine.JobFailed, engine.JobAborted, engine.JobExpired:
 		b = appendKey(b, "statusMessage")
 		b = appendStr(b, `"`+j.message+`"`)
 	}
-	switch j.state {
+	switch st {
 	case engine.JobCompleted, engine.JobAborted, engine.JobExpired:
 		b = appendTimeField(b, "completionDate", j.completedAt)
 	}
-	b = appendTimeField(b, "startBy", j.startBy)
-	if j.state == engine.JobRunning {
+	b = append(b, frag[j.fragB:]...) // startBy
+	if st == engine.JobRunning {
 		b = appendKey(b, "expectedCompletionDate")
 		b = append(b, '"')
 		b = j.expectedEnd.UTC().AppendFormat(b, "Jan 2, 2006 3:04:05 PM")
 		b = append(b, '"')
 	}
 	percent := int64(0)
-	if j.state == engine.JobCompleted {
+	if st == engine.JobCompleted {
 		percent = 100
 	}
 	b = appendIntField(b, "percentDone", percent)
 	if p := j.auto; p != nil {
-		b = appendKey(b, "createdBy")
-		b = append(b, '{')
-		b = appendField(b, "backupPlanId", p.id)
-		b = appendField(b, "backupPlanArn", p.arn)
-		b = appendField(b, "backupPlanVersion", p.version)
-		b = appendField(b, "backupPlanRuleId", p.ruleID)
-		b = append(b, '}')
+		b = append(b, p.createdBy...)
 	}
-	w.ev.close(w, b, start, id)
+	return b
 }
 
-func (w *World) emitCopy(j *job) {
-	b, start := w.ev.open()
-	id := w.eventID(j)
-	b = appendEnvelope(b, id, DetailCopyJob, j.loc, w.now, j.srcPoint.arn)
-	srcVault := j.srcVault.arn
-	if j.state == engine.JobCreated {
-		b = appendTimeField(b, "creationDate", j.createdAt)
-		b = appendField(b, "state", string(j.state))
-		b = appendField(b, "sourceBackupVaultArn", srcVault)
-		b = appendField(b, "destinationBackupVaultArn", j.vaultArn)
-		w.ev.close(w, b, start, id)
-		return
+// backupFrag renders the fields of a backup job's events that never change.
+func (j *job) backupFrag() []byte {
+	if j.frag == nil {
+		f := make([]byte, 0, 400)
+		f = append(f, ',')
+		f = appendField(f, "backupVaultArn", j.vault.arn)
+		f = appendField(f, "backupVaultName", j.vault.name)
+		j.fragA = int32(len(f))
+		f = append(f, ',')
+		f = appendTimeField(f, "creationDate", j.createdAt)
+		f = appendField(f, "iamRoleArn", j.iamRole)
+		f = appendField(f, "resourceArn", j.resourceArn)
+		f = appendField(f, "resourceType", "EFS")
+		j.fragB = int32(len(f))
+		f = append(f, ',')
+		j.frag = appendTimeField(f, "startBy", j.startBy)
 	}
-	b = appendField(b, "copyJobId", j.id)
-	b = appendIntField(b, "backupSizeInBytes", j.bytes)
-	b = appendTimeField(b, "creationDate", j.createdAt)
-	b = appendField(b, "iamRoleArn", j.iamRole)
-	b = appendField(b, "resourceArn", j.resourceArn)
-	b = appendField(b, "resourceType", "EFS")
-	b = appendField(b, "sourceBackupVaultArn", srcVault)
-	b = appendField(b, "state", string(j.state))
-	if j.state == engine.JobFailed {
+	return j.frag
+}
+
+func renderCopy(b []byte, j *job, st engine.JobState, at time.Time, s *stream) []byte {
+	b = appendEnvelope(b, s, DetailCopyJob, j.loc, at, j.srcPoint.arn)
+	if st == engine.JobCreated {
+		b = appendTimeField(b, "creationDate", j.createdAt)
+		b = appendField(b, "state", string(st))
+		b = appendField(b, "sourceBackupVaultArn", j.srcVault.arn)
+		b = appendField(b, "destinationBackupVaultArn", j.vaultArn)
+		return b
+	}
+	if j.frag == nil { // the size is known from RUNNING on
+		f := make([]byte, 0, 512)
+		f = appendField(f, "copyJobId", j.id)
+		f = appendIntField(f, "backupSizeInBytes", j.bytes)
+		f = appendTimeField(f, "creationDate", j.createdAt)
+		f = appendField(f, "iamRoleArn", j.iamRole)
+		f = appendField(f, "resourceArn", j.resourceArn)
+		f = appendField(f, "resourceType", "EFS")
+		f = appendField(f, "sourceBackupVaultArn", j.srcVault.arn)
+		j.fragA = int32(len(f))
+		f = append(f, ',')
+		j.frag = appendField(f, "destinationBackupVaultArn", j.vaultArn)
+	}
+	b = append(b, j.frag[:j.fragA]...)
+	b = appendField(b, "state", string(st))
+	if st == engine.JobFailed {
 		b = appendField(b, "statusMessage", j.message)
 	}
-	if j.state.Terminal() {
+	if st.Terminal() {
 		b = appendTimeField(b, "completionDate", j.completedAt)
 	}
-	b = appendField(b, "destinationBackupVaultArn", j.vaultArn)
+	b = append(b, j.frag[j.fragA:]...)
 	b = appendKey(b, "destinationRecoveryPointArn")
-	if j.state == engine.JobCompleted {
+	if st == engine.JobCompleted {
 		b = appendStr(b, j.point.arn)
 	} else {
 		b = append(b, '{', '}')
 	}
-	w.ev.close(w, b, start, id)
+	return b
 }
 
-func (w *World) emitRestore(j *job) {
-	b, start := w.ev.open()
-	id := w.eventID(j)
+func renderRestore(b []byte, j *job, st engine.JobState, at time.Time, s *stream) []byte {
 	r := j.restore
-	b = appendEnvelope(b, id, DetailRestoreJob, j.loc, w.now, j.srcPoint.arn)
+	b = appendEnvelope(b, s, DetailRestoreJob, j.loc, at, j.srcPoint.arn)
 	b = appendField(b, "restoreJobId", j.id)
-	if j.state == engine.JobCreated {
+	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
-		b = appendField(b, "state", string(j.state))
-		w.ev.close(w, b, start, id)
-		return
+		b = appendField(b, "state", string(st))
+		return b
 	}
-	if j.state == engine.JobCompleted {
+	if st == engine.JobCompleted {
 		b = appendField(b, "backupVaultArn", j.srcVault.arn)
 		b = appendField(b, "recoveryPointArn", j.srcPoint.arn)
 		b = appendField(b, "sourceResourceArn", j.resourceArn)
@@ -155,34 +162,29 @@ func (w *World) emitRestore(j *job) {
 	b = appendField(b, "iamRoleArn", j.iamRole)
 	b = appendIntField(b, "percentDone", 0)
 	b = appendField(b, "resourceType", "EFS")
-	b = appendField(b, "status", string(j.state))
-	switch j.state {
+	b = appendField(b, "status", string(st))
+	switch st {
 	case engine.JobFailed:
 		b = appendField(b, "statusMessage", j.message)
 	case engine.JobCompleted:
 		b = appendField(b, "createdResourceArn", r.createdArn)
 		b = appendTimeField(b, "completionDate", j.completedAt)
 	}
-	w.ev.close(w, b, start, id)
-}
-
-// eventID derives the id of the event for the job's current transition.
-func (w *World) eventID(j *job) string {
-	s := w.stream(newKey("event-id").str(j.id).num(uint64(j.step)))
-	return s.uuid(false)
+	return b
 }
 
 // appendEnvelope writes the EventBridge envelope up to the opening brace
 // of "detail"; close adds the two closing braces.
-func appendEnvelope(b []byte, id, detailType string, l engine.Loc, at time.Time, resource string) []byte {
-	b = append(b, `{"version":"0","id":`...)
-	b = appendStr(b, id)
+func appendEnvelope(b []byte, s *stream, detailType string, l engine.Loc, at time.Time, resource string) []byte {
+	b = append(b, `{"version":"0","id":"`...)
+	b = s.appendUUID(b, false)
+	b = append(b, '"')
 	b = appendField(b, "detail-type", detailType)
 	b = appendField(b, "source", "aws.backup")
 	b = appendField(b, "account", l.Account)
 	b = appendKey(b, "time")
 	b = append(b, '"')
-	b = at.UTC().Truncate(time.Second).AppendFormat(b, "2006-01-02T15:04:05Z")
+	b = appendISO(b, at, false)
 	b = append(b, '"')
 	b = appendField(b, "region", l.Region)
 	b = appendKey(b, "resources")
@@ -196,10 +198,12 @@ func appendEnvelope(b []byte, id, detailType string, l engine.Loc, at time.Time,
 }
 
 // appendKey writes "key": with a separating comma unless it opens an
-// object or array.
+// object or array or follows a comma (cached fragments start with one).
 func appendKey(b []byte, k string) []byte {
-	if c := b[len(b)-1]; c != '{' && c != '[' {
-		b = append(b, ',')
+	if n := len(b); n > 0 {
+		if c := b[n-1]; c != '{' && c != '[' && c != ',' {
+			b = append(b, ',')
+		}
 	}
 	b = append(b, '"')
 	b = append(b, k...)
@@ -222,22 +226,68 @@ func appendIntStrField(b []byte, k string, v int64) []byte {
 // ("2020-07-16T05:00:00Z" next to "2020-07-15T21:33:00.803Z").
 func appendTimeField(b []byte, k string, t time.Time) []byte {
 	b = append(appendKey(b, k), '"')
-	t = t.UTC().Truncate(time.Millisecond)
-	if t.Nanosecond() == 0 {
-		b = t.AppendFormat(b, "2006-01-02T15:04:05Z")
-	} else {
-		b = t.AppendFormat(b, "2006-01-02T15:04:05.000Z")
-	}
-	return append(b, '"')
+	return append(appendISO(b, t, true), '"')
 }
+
+// appendISO formats t in UTC as 2006-01-02T15:04:05[.000]Z by hand:
+// time.AppendFormat parses its layout on every call and was a third of the
+// cost of rendering an event.
+func appendISO(b []byte, t time.Time, millis bool) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	if ms := t.Nanosecond() / 1e6; millis && ms != 0 {
+		b = append(b, '.')
+		b = appendDigits(b, ms, 3)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits writes n (0 <= n < 10^width) zero-padded to width digits.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [4]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[:width]...)
+}
+
+// jsonPlain marks the bytes a JSON string holds as they are: printable
+// ASCII but the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // appendStr writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
 // encoding/json does; HTML characters stay as they are (EventBridge does
 // not escape them).
 func appendStr(b []byte, s string) []byte {
 	b = append(b, '"')
+	i := 0
+	for i < len(s) && jsonPlain[s[i]] {
+		i++
+	}
+	if i == len(s) { // the usual case: nothing to escape
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++

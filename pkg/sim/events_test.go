@@ -279,3 +279,27 @@ func FuzzAppendStr(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkAppendStr(t, s) })
 }
+
+func TestAppendISO(t *testing.T) {
+	for _, tc := range []struct {
+		t      time.Time
+		millis bool
+		want   string
+	}{
+		{time.Date(2020, 7, 16, 5, 0, 0, 0, time.UTC), true, "2020-07-16T05:00:00Z"},
+		{time.Date(2020, 7, 15, 21, 33, 0, 803_400_000, time.UTC), true, "2020-07-15T21:33:00.803Z"},
+		{time.Date(2020, 7, 15, 21, 33, 0, 803_400_000, time.UTC), false, "2020-07-15T21:33:00Z"},
+		{time.Date(999, 1, 2, 3, 4, 5, 6_000_000, time.FixedZone("x", 3600)), true, "0999-01-02T02:04:05.006Z"},
+	} {
+		if got := string(appendISO(nil, tc.t, tc.millis)); got != tc.want {
+			t.Errorf("appendISO(%v) = %s, want %s", tc.t, got, tc.want)
+		}
+		layout := "2006-01-02T15:04:05.000Z"
+		if !tc.millis || tc.t.Nanosecond()/1e6 == 0 {
+			layout = "2006-01-02T15:04:05Z"
+		}
+		if got, want := string(appendISO(nil, tc.t, tc.millis)), tc.t.UTC().Format(layout); got != want {
+			t.Errorf("appendISO(%v) = %s, time.Format %s", tc.t, got, want)
+		}
+	}
+}

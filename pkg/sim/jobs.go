@@ -20,9 +20,11 @@ type job struct {
 	res         *resource // the one-job-per-resource lock (backup, copy)
 	resourceArn string
 	fsID        string
-	vault       *vault // backup: target; copy: destination (nil if it did not exist)
-	vaultArn    string // backup: target; copy: destination, as requested
-	srcVault    *vault // copy, restore
+	fs          *fileSystem // nil if the file system was unknown at the start
+	dstRegion   string      // copy: the destination vault's Region
+	vault       *vault      // backup: target; copy: destination (nil if it did not exist)
+	vaultArn    string      // backup: target; copy: destination, as requested
+	srcVault    *vault      // copy, restore
 	srcPoint    *recoveryPoint
 	point       *recoveryPoint // backup: the point it makes; copy: the new copy
 	iamRole     string
@@ -39,17 +41,24 @@ type job struct {
 	holds   bool // holds its resource's lock
 	slot    bool // holds a copy-concurrency slot
 	step    uint32
+	key     key // identifies the job in random decisions
 	rng     stream
+	// frag caches the rendered JSON of the fields that stay the same in
+	// all of the job's events; fragA and fragB split it where varying
+	// fields go in between. Dropped when the job ends.
+	frag         []byte
+	fragA, fragB int32
 	// plan for the current run, decided when it starts RUNNING
 	outcome engine.JobState
 	failMsg string
 	restore *restoreSpec
 }
 
-type tokenKey struct {
-	kind  engine.JobKind
-	loc   engine.Loc
-	token string
+// tokenKey hashes (kind, place, token) for World.tokens, whose entries are
+// then pointer-free; a lookup compares the job's own fields, so a hash
+// collision can only make a token look unused.
+func tokenKey(kind engine.JobKind, l engine.Loc, token string) key {
+	return newKey(string(kind)).str(l.Account).str(l.Region).str(token)
 }
 
 // resource is the lock behind "one backup or copy job per resource at a
@@ -95,11 +104,12 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
-	j.rng = w.stream(newKey("job").str(j.id))
+	j.key = newKey("job").str(j.id)
+	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
 	w.jobByID[j.id] = j
 	if j.token != "" {
-		w.tokens[tokenKey{j.kind, j.loc, j.token}] = j
+		w.tokens[tokenKey(j.kind, j.loc, j.token)] = uint32(j.seq)
 	}
 }
 
@@ -108,17 +118,29 @@ func (w *World) tokenJob(kind engine.JobKind, l engine.Loc, token string) *job {
 	if token == "" {
 		return nil
 	}
-	j := w.tokens[tokenKey{kind, l, token}]
+	j := w.tokenMatch(kind, l, token)
 	if j == nil || !w.now.Before(j.createdAt.Add(tokenLifetime)) {
 		return nil
 	}
 	return j
 }
 
+// tokenMatch returns the newest job started with the token, or nil.
+func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job {
+	i, ok := w.tokens[tokenKey(kind, l, token)]
+	if !ok {
+		return nil
+	}
+	if j := w.jobs[i]; j.kind == kind && j.loc == l && j.token == token {
+		return j
+	}
+	return nil
+}
+
 // nextTokenN numbers reuses of a token after its 24 hours passed, so that
 // the new job gets a new id.
 func (w *World) nextTokenN(kind engine.JobKind, l engine.Loc, token string) uint64 {
-	if j := w.tokens[tokenKey{kind, l, token}]; j != nil {
+	if j := w.tokenMatch(kind, l, token); j != nil {
 		return j.tokenN + 1
 	}
 	return 0
@@ -144,6 +166,13 @@ func (w *World) acquire(j *job) {
 		return
 	}
 	r.waiting = append(r.waiting, j)
+	if j.kind == engine.KindBackup {
+		// Only a waiting backup can reach the end of its start window
+		// (at least 60 minutes; a free file system starts within one).
+		// AWS expires it a little after the window ends (sample: 2
+		// minutes).
+		w.schedule(j.startBy.Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, ref: uint32(j.seq)})
+	}
 }
 
 // acquired plans the first step of a job that now holds its resource. A job
@@ -176,7 +205,7 @@ func (w *World) acquired(j *job, waited bool) {
 }
 
 func (w *World) stepIn(j *job, d time.Duration) {
-	w.schedule(w.now.Add(d), timer{kind: tJobStep, job: j, step: j.step})
+	w.schedule(w.now.Add(d), timer{kind: tJobStep, ref: uint32(j.seq), step: j.step})
 }
 
 // release gives up the job's lock and copy slot and starts the next waiter.
@@ -224,11 +253,17 @@ func (w *World) unwait(j *job) {
 }
 
 // vaultRegion is the Region of a copy's destination vault.
-func (j *job) vaultRegion() string {
-	if l, _, ok := parseVaultArn(j.vaultArn); ok {
-		return l.Region
+func (j *job) vaultRegion() string { return j.dstRegion }
+
+// jobFS returns the job's file system if it exists (nil once deleted).
+func (w *World) jobFS(j *job) *fileSystem {
+	if j.fs == nil {
+		j.fs = w.jobFS(j) // added after the job started
 	}
-	return j.loc.Region
+	if j.fs == nil || j.fs.deleted {
+		return nil
+	}
+	return j.fs
 }
 
 // jobStep runs a job's next planned transition.
@@ -252,7 +287,7 @@ func (w *World) backupStep(j *job) {
 	switch j.state {
 	case engine.JobCreated:
 		w.setState(j, engine.JobPending)
-		w.emitBackup(j)
+		w.emit(j)
 		if msg := w.backupBlocker(j); msg != "" {
 			j.outcome, j.failMsg = engine.JobFailed, msg
 			w.stepIn(j, j.rng.between(30*time.Second, 3*time.Minute))
@@ -264,7 +299,7 @@ func (w *World) backupStep(j *job) {
 			w.finish(j, engine.JobFailed, j.failMsg)
 			return
 		}
-		fs := w.fsByArn(j.resourceArn)
+		fs := w.jobFS(j)
 		if fs == nil {
 			w.finish(j, engine.JobFailed, "Backup job failed because resource "+j.resourceArn+" was not found.")
 			return
@@ -291,7 +326,7 @@ func (w *World) backupStep(j *job) {
 			j.outcome, j.failMsg = engine.JobAborted, msgCompletionWindow
 			d = j.completeBy.Sub(w.now)
 		}
-		w.emitBackup(j)
+		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
 		w.finish(j, j.outcome, j.failMsg)
@@ -303,7 +338,7 @@ func (w *World) backupBlocker(j *job) string {
 	switch {
 	case j.vault.removed:
 		return "Backup job failed because backup vault " + j.vault.arn + " does not exist."
-	case w.fsByArn(j.resourceArn) == nil:
+	case w.jobFS(j) == nil:
 		return "Backup job failed because resource " + j.resourceArn + " was not found."
 	case j.vault.automatic && j.auto == nil:
 		// The automatic vault is "reserved for those automatic backups
@@ -344,7 +379,7 @@ func (w *World) finish(j *job, s engine.JobState, msg string) {
 	switch j.kind {
 	case engine.KindBackup:
 		if s == engine.JobCompleted {
-			if fs := w.fsByArn(j.resourceArn); fs != nil {
+			if fs := w.jobFS(j); fs != nil {
 				fs.backedUp = true
 			}
 			j.point.size = j.bytes
@@ -352,13 +387,13 @@ func (w *World) finish(j *job, s engine.JobState, msg string) {
 		} else {
 			w.dropPoint(j.point)
 		}
-		w.emitBackup(j)
+		w.emit(j)
 	case engine.KindCopy:
 		j.srcPoint.activeJobs--
 		if s == engine.JobCompleted {
 			w.completeCopy(j)
 		}
-		w.emitCopy(j)
+		w.emit(j)
 	case engine.KindRestore:
 		w.finishRestore(j)
 		return
@@ -382,7 +417,7 @@ func (w *World) copyStep(j *job) {
 		j.startedAt = w.now
 		j.bytes = j.srcPoint.size
 		region := j.vaultRegion()
-		if fs := w.fsByArn(j.resourceArn); fs != nil && !slices.Contains(fs.copiedTo, region) {
+		if fs := w.jobFS(j); fs != nil && !slices.Contains(fs.copiedTo, region) {
 			j.bytes = max(fs.size, j.srcPoint.size)
 		}
 		d := copyOverhead + time.Duration(float64(j.bytes)/copyRate*float64(time.Second))
@@ -396,7 +431,7 @@ func (w *World) copyStep(j *job) {
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
 		j.expectedEnd = w.now.Add(d)
-		w.emitCopy(j)
+		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
 		if j.outcome == engine.JobCompleted && j.vault.removed {
@@ -445,9 +480,9 @@ func (j *job) copyRetentionDays() int64 {
 // the source's creation.
 func (w *World) completeCopy(j *job) {
 	dst := j.vault
-	s := w.stream(newKey("copy-point").str(j.id))
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(dst.loc, s.uuid(false)),
+		arn:         recoveryPointArn(dst.loc, j.rng.uuid(false)),
+		fs:          j.fs,
 		loc:         dst.loc,
 		vault:       dst,
 		resourceArn: j.resourceArn,
@@ -466,7 +501,7 @@ func (w *World) completeCopy(j *job) {
 	w.newPoint(p)
 	w.completePoint(p)
 	j.point = p
-	if fs := w.fsByArn(j.resourceArn); fs != nil && !slices.Contains(fs.copiedTo, dst.loc.Region) {
+	if fs := w.jobFS(j); fs != nil && !slices.Contains(fs.copiedTo, dst.loc.Region) {
 		fs.copiedTo = append(fs.copiedTo, dst.loc.Region)
 	}
 }

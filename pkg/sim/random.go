@@ -80,17 +80,20 @@ const hexUpper = "0123456789ABCDEF"
 
 // uuid renders 128 random bits as a version-4-looking UUID.
 func (s *stream) uuid(upper bool) string {
+	var b [36]byte
+	return string(s.appendUUID(b[:0], upper))
+}
+
+// appendUUID appends a UUID without allocating a string.
+func (s *stream) appendUUID(b []byte, upper bool) []byte {
 	digits := hexDigits
 	if upper {
 		digits = hexUpper
 	}
 	hi, lo := s.p.Uint64(), s.p.Uint64()
-	var b [36]byte
-	j := 0
 	for i := 0; i < 32; i++ {
 		if i == 8 || i == 12 || i == 16 || i == 20 {
-			b[j] = '-'
-			j++
+			b = append(b, '-')
 		}
 		var nib uint64
 		if i < 16 {
@@ -104,10 +107,9 @@ func (s *stream) uuid(upper bool) string {
 		case 16:
 			nib = 8 | nib&3 // RFC 4122 variant
 		}
-		b[j] = digits[nib]
-		j++
+		b = append(b, digits[nib])
 	}
-	return string(b[:])
+	return b
 }
 
 // hexID renders n random lowercase hex digits (EFS ids: fs- + 17 digits).

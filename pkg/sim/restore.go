@@ -96,6 +96,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 		fsID:        p.fsID,
 		srcVault:    p.vault,
 		srcPoint:    p,
+		fs:          p.fs,
 		iamRole:     req.IamRoleArn,
 		bytes:       p.size,
 		createdAt:   w.now,
@@ -104,7 +105,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	}
 	w.addJob(j)
 	p.activeJobs++
-	w.emitRestore(j)
+	w.emit(j)
 	w.stepIn(j, j.rng.between(5*time.Second, 30*time.Second))
 	return j.id, nil
 }
@@ -151,7 +152,7 @@ func (w *World) restoreStep(j *job) {
 	switch j.state {
 	case engine.JobCreated:
 		w.setState(j, engine.JobPending)
-		w.emitRestore(j)
+		w.emit(j)
 		w.stepIn(j, j.rng.between(time.Minute, 3*time.Minute))
 	case engine.JobPending:
 		w.setState(j, engine.JobRunning)
@@ -167,7 +168,7 @@ func (w *World) restoreStep(j *job) {
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
 		j.expectedEnd = w.now.Add(d)
-		w.emitRestore(j)
+		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
 		if !j.restore.newFS {
@@ -193,16 +194,16 @@ func (w *World) finishRestore(j *job) {
 			r.restoreFS++
 			fs := &fileSystem{loc: j.loc, id: id, arn: fileSystemArn(j.loc, id), tags: map[string]string{},
 				size: j.srcPoint.size, changeRate: 0.05, lifeCycle: "available"}
-			if src := w.fsByArn(j.resourceArn); src != nil {
+			if src := w.jobFS(j); src != nil {
 				fs.size = src.size
 			}
-			r.fss[id] = fs
+			w.addFS(r, fs)
 			spec.createdArn = fs.arn
 		} else {
 			spec.createdArn = fileSystemArn(j.loc, spec.targetFS)
 		}
 	}
-	w.emitRestore(j)
+	w.emit(j)
 }
 
 // DescribeRestoreJob reads a restore job back.

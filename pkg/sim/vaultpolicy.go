@@ -316,8 +316,8 @@ func (p *vaultPolicy) allows(action, principal string) bool {
 
 // arnAccount returns the account field of an ARN ("" if it is not one).
 func arnAccount(arn string) string {
-	f := splitArn(arn)
-	if len(f) != 6 {
+	f, ok := splitArn(arn)
+	if !ok {
 		return ""
 	}
 	return f[4]

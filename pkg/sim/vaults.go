@@ -60,9 +60,9 @@ func vaultArn(l engine.Loc, name string) string {
 
 // parseVaultArn splits arn:aws:backup:<region>:<acct>:backup-vault:<name>.
 func parseVaultArn(arn string) (engine.Loc, string, bool) {
-	f := splitArn(arn)
+	f, ok := splitArn(arn)
 	const p = "backup-vault:"
-	if len(f) != 6 || f[2] != "backup" || len(f[5]) <= len(p) || f[5][:len(p)] != p {
+	if !ok || f[2] != "backup" || len(f[5]) <= len(p) || f[5][:len(p)] != p {
 		return engine.Loc{}, "", false
 	}
 	return engine.Loc{Account: f[4], Region: f[3]}, f[5][len(p):], true

@@ -48,11 +48,13 @@ type World struct {
 
 	resources map[string]*resource // by resource ARN: the one-job-per-resource lock
 	jobs      []*job               // every job, in creation order
+	fsList    []*fileSystem        // every file system, in creation order
 	jobByID   map[string]*job
-	tokens    map[tokenKey]*job // newest job per (kind, Loc, token)
+	tokens    map[key]uint32 // newest job (index in jobs) per tokenKey
 	rps       map[string]*recoveryPoint
 	rpList    []*recoveryPoint
 	tagSets   map[string]tagSet
+	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
 	slots     map[slotKey]*copySlots
 
 	calls    map[string]int
@@ -71,6 +73,7 @@ type ou struct {
 
 type account struct {
 	id, parent string
+	principal  string // the ports' IAM role ARN in this account
 	status     string // ACTIVE, SUSPENDED, ...
 	// denied: the member role cannot be assumed; every call fails EDENIED.
 	denied bool
@@ -118,9 +121,10 @@ func New(cfg Config) *World {
 		regions:   map[engine.Loc]*region{},
 		resources: map[string]*resource{},
 		jobByID:   map[string]*job{},
-		tokens:    map[tokenKey]*job{},
+		tokens:    map[key]uint32{},
 		rps:       map[string]*recoveryPoint{},
 		tagSets:   map[string]tagSet{},
+		lifecycle: map[int64][]uint32{},
 		slots:     map[slotKey]*copySlots{},
 		calls:     map[string]int{},
 		callSeq:   map[key]uint64{},
@@ -169,26 +173,28 @@ func (w *World) advanceTo(target time.Time) {
 
 // timer is one scheduled change. Job timers carry the job's step counter at
 // scheduling time: a job that moved on since (stopped, expired, resumed)
-// ignores the stale timer.
+// ignores the stale timer. A timer names its job, recovery point or file
+// system by index (w.jobs, w.rpList, w.fsList), not by pointer: the heap
+// holds hundreds of thousands of lifecycle timers, and pointer-free entries
+// cost the garbage collector nothing to scan and need no write barriers
+// when the heap moves them.
 type timer struct {
 	at   int64 // Unix nanoseconds
 	seq  uint64
-	kind timerKind
+	ref  uint32
 	step uint32
-	job  *job
-	rp   *recoveryPoint
-	fs   *fileSystem
+	kind timerKind
 }
 
 type timerKind uint8
 
 const (
-	tJobStep     timerKind = iota // the job's next planned transition
-	tJobExpire                    // the backup job's start window ends
-	tRPLifecycle                  // lifecycle deletion of a recovery point
-	tRPGone                       // a DELETING point disappears
-	tAutoDay                      // 05:00 UTC: the EFS automatic backup plan fires
-	tAutoJob                      // one automatic backup job is created
+	tJobStep         timerKind = iota // the job's next planned transition
+	tJobExpire                        // the backup job's start window ends
+	tLifecycleMinute                  // the lifecycle deletions of one minute
+	tRPGone                           // a DELETING point disappears
+	tAutoDay                          // 05:00 UTC: the EFS automatic backup plan fires
+	tAutoJob                          // one automatic backup job is created
 )
 
 func timerLess(a, b *timer) bool {
@@ -211,19 +217,19 @@ func (w *World) schedule(at time.Time, t timer) {
 func (w *World) fire(t *timer) {
 	switch t.kind {
 	case tJobStep:
-		if t.job.step == t.step {
-			w.jobStep(t.job)
+		if j := w.jobs[t.ref]; j.step == t.step {
+			w.jobStep(j)
 		}
 	case tJobExpire:
-		w.jobStartWindowEnded(t.job)
-	case tRPLifecycle:
-		w.lifecycleDelete(t.rp)
+		w.jobStartWindowEnded(w.jobs[t.ref])
+	case tLifecycleMinute:
+		w.lifecycleMinute(t.at)
 	case tRPGone:
-		w.pointGone(t.rp)
+		w.pointGone(w.rpList[t.ref])
 	case tAutoDay:
 		w.autoDay()
 	case tAutoJob:
-		w.autoJob(t.fs)
+		w.autoJob(w.fsList[t.ref])
 	}
 }
 
@@ -260,7 +266,7 @@ func (w *World) AddAccount(id, parentOU string) {
 		a.parent = parentOU
 		return
 	}
-	w.accounts[id] = &account{id: id, parent: parentOU, status: "ACTIVE"}
+	w.accounts[id] = w.newAccount(id, parentOU)
 }
 
 // SetAccountStatus sets an account's Organizations status (ACTIVE,
@@ -296,6 +302,10 @@ func (w *World) SetEFSOptIn(l engine.Loc, on bool) {
 	w.region(l).optIn = on
 }
 
+func (w *World) newAccount(id, parent string) *account {
+	return &account{id: id, parent: parent, status: "ACTIVE", principal: "arn:aws:iam::" + id + ":role/" + w.caller}
+}
+
 func (w *World) mustAccount(id string) *account {
 	a := w.accounts[id]
 	if a == nil {
@@ -310,7 +320,7 @@ func (w *World) region(l engine.Loc) *region {
 	r := w.regions[l]
 	if r == nil {
 		if w.accounts[l.Account] == nil {
-			w.accounts[l.Account] = &account{id: l.Account, parent: RootID, status: "ACTIVE"}
+			w.accounts[l.Account] = w.newAccount(l.Account, RootID)
 		}
 		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}}
 		w.regions[l] = r
