@@ -35,7 +35,7 @@ func renderBackup(b []byte, j *job, st engine.JobState, at time.Time, s *stream)
 	if st == engine.JobCompleted {
 		res = j.point.arn
 	}
-	b = appendEnvelope(b, s, DetailBackupJob, j.loc, at, res)
+	b = appendEnvelope(b, s, engine.KindBackup, j.reg, at, res)
 	b = appendField(b, "backupJobId", j.id)
 	if st == engine.JobCreated {
 		b = appendField(b, "state", string(st))
@@ -104,7 +104,7 @@ func (j *job) backupFrag() []byte {
 }
 
 func renderCopy(b []byte, j *job, st engine.JobState, at time.Time, s *stream) []byte {
-	b = appendEnvelope(b, s, DetailCopyJob, j.loc, at, j.srcPoint.arn)
+	b = appendEnvelope(b, s, engine.KindCopy, j.reg, at, j.srcPoint.arn)
 	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
 		b = appendField(b, "state", string(st))
@@ -145,7 +145,7 @@ func renderCopy(b []byte, j *job, st engine.JobState, at time.Time, s *stream) [
 
 func renderRestore(b []byte, j *job, st engine.JobState, at time.Time, s *stream) []byte {
 	r := j.restore
-	b = appendEnvelope(b, s, DetailRestoreJob, j.loc, at, j.srcPoint.arn)
+	b = appendEnvelope(b, s, engine.KindRestore, j.reg, at, j.srcPoint.arn)
 	b = appendField(b, "restoreJobId", j.id)
 	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
@@ -175,26 +175,43 @@ func renderRestore(b []byte, j *job, st engine.JobState, at time.Time, s *stream
 
 // appendEnvelope writes the EventBridge envelope up to the opening brace
 // of "detail"; close adds the two closing braces.
-func appendEnvelope(b []byte, s *stream, detailType string, l engine.Loc, at time.Time, resource string) []byte {
+func appendEnvelope(b []byte, s *stream, kind engine.JobKind, r *region, at time.Time, resource string) []byte {
 	b = append(b, `{"version":"0","id":"`...)
 	b = s.appendUUID(b, false)
-	b = append(b, '"')
-	b = appendField(b, "detail-type", detailType)
-	b = appendField(b, "source", "aws.backup")
-	b = appendField(b, "account", l.Account)
-	b = appendKey(b, "time")
-	b = append(b, '"')
+	b = append(b, r.envelope(kind).head...)
 	b = appendISO(b, at, false)
-	b = append(b, '"')
-	b = appendField(b, "region", l.Region)
-	b = appendKey(b, "resources")
-	b = append(b, '[')
+	b = append(b, r.envelope(kind).tail...)
 	if resource != "" {
 		b = appendStr(b, resource)
 	}
-	b = append(b, ']')
-	b = appendKey(b, "detail")
-	return append(b, '{')
+	return append(b, `],"detail":{`...)
+}
+
+// envelopeParts are the pre-rendered constant parts of the envelope of one
+// detail-type's events in one (account, Region): around the time, up to
+// the resources list.
+type envelopeParts struct{ head, tail []byte }
+
+func (r *region) envelope(kind engine.JobKind) *envelopeParts {
+	i := 0
+	detailType := DetailBackupJob
+	switch kind {
+	case engine.KindCopy:
+		i, detailType = 1, DetailCopyJob
+	case engine.KindRestore:
+		i, detailType = 2, DetailRestoreJob
+	}
+	e := &r.env[i]
+	if e.head == nil {
+		e.head = appendField([]byte{'"', ','}, "detail-type", detailType)
+		e.head = appendField(e.head, "source", "aws.backup")
+		e.head = appendField(e.head, "account", r.loc.Account)
+		e.head = append(appendKey(e.head, "time"), '"')
+		e.tail = append(e.tail, '"')
+		e.tail = appendField(e.tail, "region", r.loc.Region)
+		e.tail = append(appendKey(e.tail, "resources"), '[')
+	}
+	return e
 }
 
 // appendKey writes "key": with a separating comma unless it opens an

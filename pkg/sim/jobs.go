@@ -13,6 +13,7 @@ type job struct {
 	kind   engine.JobKind
 	id     string
 	loc    engine.Loc // where it runs (a copy: the source Region)
+	reg    *region    // the state of loc
 	token  string
 	tokenN uint64 // how many earlier jobs used this token in this place
 	params key    // the request's parameters, for token comparisons
@@ -104,6 +105,7 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
+	j.reg = w.region(j.loc)
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)

@@ -93,6 +93,7 @@ type region struct {
 	tokenless  uint64 // jobs started without an idempotency token
 	restoreFS  uint64 // file systems created by restores
 	optInSetAt time.Time
+	env        [3]envelopeParts // by job kind: backup, copy, restore
 }
 
 // New builds an empty world whose clock reads cfg.Start.
