@@ -70,11 +70,14 @@ type detail struct {
 	CompletionDate              string     `json:"completionDate"`
 }
 
-// Parse decodes one EventBridge event. It returns ErrIrrelevant (wrapped) for
-// events efskeeper ignores, and a descriptive error for malformed ones.
-func Parse(b []byte) (engine.JobUpdate, error) {
-	var u engine.JobUpdate
+// decodeEnvelope decodes an event with the fast scanner, or with
+// encoding/json when the scanner gives up.
+func decodeEnvelope(b []byte) (envelope, error) {
 	var env envelope
+	if fastDecode(b, &env) == nil {
+		return env, nil
+	}
+	env = envelope{}
 	if err := json.Unmarshal(b, &env); err != nil {
 		// The typed detail may not fit another service's event: tell an
 		// irrelevant event from a malformed one by its envelope alone.
@@ -83,9 +86,20 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 			DetailType string `json:"detail-type"`
 		}
 		if json.Unmarshal(b, &head) == nil && (head.Source != "aws.backup" || !jobDetailType(head.DetailType)) {
-			return u, fmt.Errorf("%s %q: %w", head.Source, head.DetailType, ErrIrrelevant)
+			return env, fmt.Errorf("%s %q: %w", head.Source, head.DetailType, ErrIrrelevant)
 		}
-		return u, fmt.Errorf("decode EventBridge event: %w", err)
+		return env, fmt.Errorf("decode EventBridge event: %w", err)
+	}
+	return env, nil
+}
+
+// Parse decodes one EventBridge event. It returns ErrIrrelevant (wrapped) for
+// events efskeeper ignores, and a descriptive error for malformed ones.
+func Parse(b []byte) (engine.JobUpdate, error) {
+	var u engine.JobUpdate
+	env, err := decodeEnvelope(b)
+	if err != nil {
+		return u, err
 	}
 	if env.Source != "aws.backup" {
 		return u, fmt.Errorf("source %q: %w", env.Source, ErrIrrelevant)
@@ -118,7 +132,6 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	u.State = engine.JobState(strings.ToUpper(state))
 	u.Message = cleanMessage(d.StatusMessage)
 	u.SizeBytes = int64(d.BackupSizeInBytes)
-	var err error
 	if u.EventTime, err = parseTime(env.Time); err != nil {
 		return u, fmt.Errorf("%s event %s: time: %w", env.DetailType, env.ID, err)
 	}

@@ -1,0 +1,86 @@
+package awsevent
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// The fast decoder must agree with encoding/json whenever it answers.
+func checkAgrees(t *testing.T, b []byte) (fast bool) {
+	t.Helper()
+	var slow envelope
+	slowErr := json.Unmarshal(b, &slow)
+	var quick envelope
+	if fastDecode(b, &quick) != nil {
+		return false
+	}
+	if slowErr != nil {
+		t.Fatalf("fast path accepted what encoding/json rejects (%v): %q", slowErr, b)
+	}
+	if !reflect.DeepEqual(normal(quick), normal(slow)) {
+		t.Fatalf("fast path disagrees on %q:\nfast %+v %+v\nslow %+v %+v", b, quick, quick.Detail, slow, slow.Detail)
+	}
+	return true
+}
+
+// normal makes nil and empty slices compare equal (encoding/json and the
+// scanner may differ there, and Parse does not care).
+func normal(e envelope) envelope {
+	if len(e.Resources) == 0 {
+		e.Resources = nil
+	}
+	return e
+}
+
+func TestFastPathOnSamples(t *testing.T) {
+	files, _ := filepath.Glob("testdata/eventbridge-*.json")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !checkAgrees(t, b) {
+			t.Errorf("%s: the fast path gave up on a real sample", f)
+		}
+	}
+	tricky := []string{
+		`{"source":"aws.backup","detail":{"state":"A\u00e9\ud83d\ude00\ud800x","statusMessage":"\"quoted\" \\ \/ \b\f\n\r\t"}}`,
+		`{"Source":"aws.backup","SOURCE":"x","detail":null,"detail":{"State":"RUNNING"}}`,
+		"{\"source\":\"\xff\xfe ok \xc3\"}",
+		`{"detail":{"backupSizeInBytes":"12"},"detail":{"state":"X"}}`,
+		`{"detail":{"backupSizeInBytes":1.5e3,"destinationRecoveryPointArn":{}}}`,
+		`{"detail":{"destinationRecoveryPointArn":null,"x":[1,{"y":[true,false,null,-0.5E+2]}]}}`,
+		`{"resources":null,"resources":["a","b"],"resources":[]}`,
+		` {"a":1} `,
+	}
+	for _, s := range tricky {
+		if !checkAgrees(t, []byte(s)) {
+			t.Errorf("fast path gave up on %q", s)
+		}
+	}
+	reject := []string{`{"a":01}`, `{"a":1,}`, `{"a":"x` + "\x01" + `"}`, `{"a":1} x`, `[1]`, `{"detail":{"destinationRecoveryPointArn":{"a":1}}}`, `{"detail":{"backupSizeInBytes":"lots"}}`}
+	for _, s := range reject {
+		var e envelope
+		if fastDecode([]byte(s), &e) == nil {
+			t.Errorf("fast path accepted %q", s)
+		}
+	}
+}
+
+func FuzzFastPathAgrees(f *testing.F) {
+	files, _ := filepath.Glob("testdata/eventbridge-*.json")
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"detail":{"state":"\ud800\udc00\u0041"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkAgrees(t, b)
+	})
+}
