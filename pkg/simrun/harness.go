@@ -51,6 +51,9 @@ type Options struct {
 	// Drain is how long the run goes on after the last scheduled day, with
 	// no new sessions, so that every session can end (default 3 days).
 	Drain time.Duration
+	// Driver, when set, makes the harness call the use-cases through it
+	// (for example through the Lambda handlers) instead of directly.
+	Driver func(e *engine.Engine) Driver
 	// Progress is called once per simulated hour.
 	Progress func(done, total time.Duration)
 	Log      *slog.Logger
@@ -63,12 +66,41 @@ type Action struct {
 	Do   func(w *sim.World)
 }
 
+// Driver is how the harness invokes the use-cases: directly, or through
+// the Lambda handlers with real-shaped payloads (pkg/lambdafn's tests).
+type Driver interface {
+	Tick(ctx context.Context) error
+	RegionRun(ctx context.Context, m engine.RegionRunMsg) error
+	// JobEvent gets the EventBridge event exactly as AWS would deliver it.
+	JobEvent(ctx context.Context, raw []byte) error
+	Reconcile(ctx context.Context) error
+	Retention(ctx context.Context) error
+}
+
+// direct calls the engine.
+type direct struct{ e *engine.Engine }
+
+func (d direct) Tick(ctx context.Context) error { _, err := d.e.Tick(ctx); return err }
+func (d direct) RegionRun(ctx context.Context, m engine.RegionRunMsg) error {
+	return d.e.RunRegion(ctx, m)
+}
+func (d direct) JobEvent(ctx context.Context, raw []byte) error {
+	u, err := awsevent.Parse(raw)
+	if err != nil {
+		return nil // counted by the harness
+	}
+	return d.e.HandleJobEvent(ctx, u)
+}
+func (d direct) Reconcile(ctx context.Context) error { _, err := d.e.Reconcile(ctx); return err }
+func (d direct) Retention(ctx context.Context) error { _, err := d.e.Retention(ctx); return err }
+
 // Harness holds a wired system.
 type Harness struct {
 	Opts    Options
 	World   *sim.World
 	Store   engine.Store
 	Engine  *engine.Engine
+	Driver  Driver
 	Queue   *Queue
 	Notices []engine.SessionNotice
 	Stats   Stats
@@ -82,7 +114,6 @@ type Harness struct {
 type Stats struct {
 	Ticks, RegionRuns, RegionRunErrors, Events, EventErrors, EventsIrrelevant int
 	EventsLost, Reconciles, Retentions                                        int
-	Deleted, Expired                                                          int
 	Crashes                                                                   int
 }
 
@@ -133,6 +164,10 @@ func New(o Options) (*Harness, error) {
 		}),
 		Clock: w, Log: o.Log, Config: o.Config,
 	})
+	h.Driver = direct{h.Engine}
+	if o.Driver != nil {
+		h.Driver = o.Driver(h.Engine)
+	}
 	ctx := context.Background()
 	for _, p := range o.Policies {
 		rec := &engine.PolicyRecord{Policy: p, Watermark: o.Start, CreatedAt: o.Start, UpdatedAt: o.Start}
@@ -174,7 +209,7 @@ func (h *Harness) Run(ctx context.Context) error {
 		}
 		if now.Before(h.ticksUntil) {
 			h.Stats.Ticks++
-			if _, err := h.Engine.Tick(ctx); err != nil {
+			if err := h.Driver.Tick(ctx); err != nil {
 				h.Opts.Log.Warn("tick failed", "error", err)
 			}
 		}
@@ -182,19 +217,16 @@ func (h *Harness) Run(ctx context.Context) error {
 		h.deliverEvents(ctx)
 		if now.Minute()%15 == 7 {
 			h.Stats.Reconciles++
-			if _, err := h.Engine.Reconcile(ctx); err != nil {
+			if err := h.Driver.Reconcile(ctx); err != nil {
 				h.Opts.Log.Warn("reconcile failed", "error", err)
 			}
 			h.drainQueue(ctx)
 		}
 		if now.Minute() == 33 {
 			h.Stats.Retentions++
-			res, err := h.Engine.Retention(ctx)
-			if err != nil {
+			if err := h.Driver.Retention(ctx); err != nil {
 				h.Opts.Log.Warn("retention failed", "error", err)
 			}
-			h.Stats.Deleted += res.Deleted
-			h.Stats.Expired += res.Expired
 		}
 		if h.Opts.Progress != nil && now.Minute() == 0 {
 			done := now.Sub(h.start)
@@ -225,7 +257,7 @@ func (h *Harness) drainQueue(ctx context.Context) {
 	now := h.World.Now()
 	for _, m := range h.Queue.due(now) {
 		h.Stats.RegionRuns++
-		if err := h.Engine.RunRegion(ctx, m.msg); err != nil {
+		if err := h.Driver.RegionRun(ctx, m.msg); err != nil {
 			h.Stats.RegionRunErrors++
 			h.Opts.Log.Warn("region run failed; message will be redelivered", "error", err, "session", m.msg.SessionID)
 			if m.receives < 10 {
@@ -240,7 +272,7 @@ func (h *Harness) drainQueue(ctx context.Context) {
 func (h *Harness) deliverEvents(ctx context.Context) {
 	for _, raw := range h.World.DeliverEvents() {
 		h.Stats.Events++
-		u, err := awsevent.Parse(raw)
+		_, err := awsevent.Parse(raw)
 		if errors.Is(err, awsevent.ErrIrrelevant) {
 			h.Stats.EventsIrrelevant++
 			continue
@@ -252,13 +284,13 @@ func (h *Harness) deliverEvents(ctx context.Context) {
 		}
 		var herr error
 		for attempt := 0; attempt < 3; attempt++ {
-			if herr = h.Engine.HandleJobEvent(ctx, u); herr == nil {
+			if herr = h.Driver.JobEvent(ctx, raw); herr == nil {
 				break
 			}
 		}
 		if herr != nil {
 			h.Stats.EventsLost++
-			h.Opts.Log.Warn("event handling failed three times; the reconciler must cover it", "error", herr, "job", u.JobID)
+			h.Opts.Log.Warn("event handling failed three times; the reconciler must cover it", "error", herr)
 		}
 	}
 	if h.crash != nil {
