@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -82,10 +83,7 @@ func (a *BackupAPI) EnableEFSOptIn(ctx context.Context, l engine.Loc) error {
 	if err != nil {
 		return err
 	}
-	if !r.optIn {
-		r.optIn = true
-		r.optInSetAt = w.now
-	}
+	r.optIn = true
 	return nil
 }
 
@@ -168,9 +166,10 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	if req.Lifecycle != nil {
 		cold, del = req.Lifecycle.MoveToColdStorageAfterDays, req.Lifecycle.DeleteAfterDays
 	}
+	tk := tagsKey(req.RecoveryPointTags)
 	params := newKey(req.VaultName).str(req.ResourceArn).str(req.IamRoleArn).
 		num(uint64(req.StartWindowMinutes)).num(uint64(req.CompleteWindowMinutes)).
-		num(uint64(cold)).num(uint64(del)).num(uint64(tagsKey(req.RecoveryPointTags)))
+		num(uint64(cold)).num(uint64(del)).num(uint64(tk))
 	if j := w.tokenJob(engine.KindBackup, l, req.Token); j != nil {
 		w.checkToken(j, params)
 		return started(j), nil
@@ -215,7 +214,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		iamRole:     req.IamRoleArn,
 		coldAfter:   cold,
 		deleteAfter: del,
-		tags:        w.internTags(req.RecoveryPointTags),
+		tags:        w.internTags(req.RecoveryPointTags, tk),
 		createdAt:   w.now,
 		startBy:     w.now.Add(startWindow),
 	}
@@ -307,16 +306,23 @@ func checkLifecycle(step string, cold, del int64) error {
 }
 
 func tagsKey(m map[string]string) key {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	var buf [16]string
 	k := newKey("tags")
-	for _, name := range keys {
+	for _, name := range sortedTagKeys(m, &buf) {
 		k = k.str(name).str(m[name])
 	}
 	return k
+}
+
+// sortedTagKeys lists m's keys in order, in buf when they fit (AWS allows
+// 50 tags; efskeeper sets 3), so that hashing tags allocates nothing.
+func sortedTagKeys(m map[string]string, buf *[16]string) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // StartCopy is StartCopyJob, called in the source Region. Tokens behave as

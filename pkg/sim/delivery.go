@@ -102,7 +102,16 @@ func (q *eventQueue) push(w *World, delay time.Duration, e pendingEvent) {
 	if !ok {
 		q.due.push(at)
 		if n := len(q.spare); n > 0 {
-			b, q.spare = q.spare[n-1], q.spare[:n-1]
+			// The largest spare: the buckets after a fleet's start are big.
+			i := 0
+			for k := range q.spare {
+				if cap(q.spare[k]) > cap(q.spare[i]) {
+					i = k
+				}
+			}
+			b = q.spare[i]
+			q.spare[i] = q.spare[n-1]
+			q.spare = q.spare[:n-1]
 		}
 	}
 	q.buckets[at] = append(b, e)
@@ -144,10 +153,24 @@ func (w *World) render(b []byte, e pendingEvent) []byte {
 	default:
 		b = renderRestore(b, j, st, at, &s)
 	}
-	if j.state.Terminal() {
-		j.frag = nil // only a late duplicate could still need it
+	if j.state.Terminal() && j.frag != nil {
+		// Only a late duplicate could still need it: recycle.
+		if len(w.fragPool) < 1<<16 {
+			w.fragPool = append(w.fragPool, j.frag[:0])
+		}
+		j.frag = nil
 	}
 	return append(b, '}', '}')
+}
+
+// fragBuf returns an empty buffer for a job's cached event fields.
+func (w *World) fragBuf() []byte {
+	if n := len(w.fragPool); n > 0 {
+		b := w.fragPool[n-1]
+		w.fragPool = w.fragPool[:n-1]
+		return b
+	}
+	return make([]byte, 0, 512)
 }
 
 // DeliverEvents returns the events whose delivery time has come, as the

@@ -86,8 +86,7 @@ func renderBackup(b []byte, j *job, st engine.JobState, at time.Time, s *stream)
 // backupFrag renders the fields of a backup job's events that never change.
 func (j *job) backupFrag() []byte {
 	if j.frag == nil {
-		f := make([]byte, 0, 400)
-		f = append(f, ',')
+		f := append(j.reg.w.fragBuf(), ',')
 		f = appendField(f, "backupVaultArn", j.vault.arn)
 		f = appendField(f, "backupVaultName", j.vault.name)
 		j.fragA = int32(len(f))
@@ -113,8 +112,7 @@ func renderCopy(b []byte, j *job, st engine.JobState, at time.Time, s *stream) [
 		return b
 	}
 	if j.frag == nil { // the size is known from RUNNING on
-		f := make([]byte, 0, 512)
-		f = appendField(f, "copyJobId", j.id)
+		f := appendField(j.reg.w.fragBuf(), "copyJobId", j.id)
 		f = appendIntField(f, "backupSizeInBytes", j.bytes)
 		f = appendTimeField(f, "creationDate", j.createdAt)
 		f = appendField(f, "iamRoleArn", j.iamRole)

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -159,35 +157,33 @@ type tag struct{ k, v string }
 
 type tagSet []tag
 
-func (w *World) internTags(m map[string]string) tagSet {
+func (w *World) internTags(m map[string]string, k key) tagSet {
 	if len(m) == 0 {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	n := 0
-	for k, v := range m {
-		keys = append(keys, k)
-		n += len(k) + len(v) + 2
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.Grow(n)
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k])
-		b.WriteByte(0)
-	}
-	canon := b.String()
-	if ts, ok := w.tagSets[canon]; ok {
+	if ts, ok := w.tagSets[k]; ok && ts.equals(m) {
 		return ts
 	}
+	var buf [16]string
+	keys := sortedTagKeys(m, &buf)
 	ts := make(tagSet, len(keys))
-	for i, k := range keys {
-		ts[i] = tag{k, m[k]}
+	for i, name := range keys {
+		ts[i] = tag{name, m[name]}
 	}
-	w.tagSets[canon] = ts
+	w.tagSets[k] = ts
 	return ts
+}
+
+func (ts tagSet) equals(m map[string]string) bool {
+	if len(ts) != len(m) {
+		return false
+	}
+	for _, t := range ts {
+		if v, ok := m[t.k]; !ok || v != t.v {
+			return false
+		}
+	}
+	return true
 }
 
 func (ts tagSet) m() map[string]string {

@@ -191,7 +191,6 @@ func (w *World) finishRestore(j *job) {
 			r := w.region(j.loc)
 			s := w.stream(newKey("restore-fs").str(j.id))
 			id := "fs-" + s.hexID(17)
-			r.restoreFS++
 			fs := &fileSystem{loc: j.loc, id: id, arn: fileSystemArn(j.loc, id), tags: map[string]string{},
 				size: j.srcPoint.size, changeRate: 0.05, lifeCycle: "available"}
 			if src := w.jobFS(j); src != nil {

@@ -53,7 +53,7 @@ type World struct {
 	tokens    map[key]uint32 // newest job (index in jobs) per tokenKey
 	rps       map[string]*recoveryPoint
 	rpList    []*recoveryPoint
-	tagSets   map[string]tagSet
+	tagSets   map[key]tagSet     // interned tag sets by tagsKey
 	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
 	slots     map[slotKey]*copySlots
 
@@ -61,7 +61,8 @@ type World struct {
 	callSeq  map[key]uint64
 	mismatch []TokenMismatch
 
-	ev eventQueue
+	ev       eventQueue
+	fragPool [][]byte // spare buffers for job.frag
 }
 
 // RootID is the id of the simulated Organization's root.
@@ -84,16 +85,15 @@ type account struct {
 
 // region is the state of one (account, Region).
 type region struct {
-	loc        engine.Loc
-	optIn      bool
-	vaults     map[string]*vault
-	fss        map[string]*fileSystem
-	plan       *autoPlan
-	net        *network
-	tokenless  uint64 // jobs started without an idempotency token
-	restoreFS  uint64 // file systems created by restores
-	optInSetAt time.Time
-	env        [3]envelopeParts // by job kind: backup, copy, restore
+	loc       engine.Loc
+	optIn     bool
+	vaults    map[string]*vault
+	fss       map[string]*fileSystem
+	plan      *autoPlan
+	net       *network
+	tokenless uint64           // jobs started without an idempotency token
+	env       [3]envelopeParts // by job kind: backup, copy, restore
+	w         *World
 }
 
 // New builds an empty world whose clock reads cfg.Start.
@@ -124,7 +124,7 @@ func New(cfg Config) *World {
 		jobByID:   map[string]*job{},
 		tokens:    map[key]uint32{},
 		rps:       map[string]*recoveryPoint{},
-		tagSets:   map[string]tagSet{},
+		tagSets:   map[key]tagSet{},
 		lifecycle: map[int64][]uint32{},
 		slots:     map[slotKey]*copySlots{},
 		calls:     map[string]int{},
@@ -323,7 +323,7 @@ func (w *World) region(l engine.Loc) *region {
 		if w.accounts[l.Account] == nil {
 			w.accounts[l.Account] = w.newAccount(l.Account, RootID)
 		}
-		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}}
+		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, w: w}
 		w.regions[l] = r
 	}
 	return r
