@@ -136,6 +136,9 @@ func run(accounts, fsPer, days int) error {
 	setup := time.Now()
 	h, err := simrun.New(simrun.Options{
 		Seed: 1, Days: days, Faults: "none", Build: build(accounts, fsPer), Policies: []*policy.Policy{p}, Store: store,
+		// A fleet this size expires ~32,000 points a day: an operator raises
+		// the per-run deletion cap accordingly.
+		Config: engine.Config{MaxDeletesPerRun: 5000},
 		Progress: func(done, total time.Duration) {
 			if done > 0 && done%(24*time.Hour) == 0 {
 				now := time.Now()

@@ -280,7 +280,7 @@ func (h *Harness) checkDeletions() []string {
 		// that existed at deletion time.
 		var group []policy.Point
 		for _, q := range pts {
-			if q.CopyOf != "" || q.ResourceArn != src.ResourceArn || q.Tags[engine.TagPolicy] != owner {
+			if q.CopyOf != "" || q.CompletedAt.IsZero() || q.ResourceArn != src.ResourceArn || q.Tags[engine.TagPolicy] != owner {
 				continue
 			}
 			if q.CreatedAt.After(at) || q.Arn != src.Arn && !q.DeletedAt.IsZero() && q.DeletedAt.Before(at) {
@@ -303,7 +303,7 @@ func (h *Harness) checkDeletions() []string {
 			if q.Arn == p.Arn || q.Account != p.Account || q.Region != p.Region || q.Tags[engine.TagPolicy] != owner || q.CreatedAt.After(at) {
 				continue
 			}
-			if sourceResource(q, byArn) != src.ResourceArn || !q.DeletedAt.IsZero() && !q.DeletedAt.After(at) {
+			if q.CompletedAt.IsZero() || sourceResource(q, byArn) != src.ResourceArn || !q.DeletedAt.IsZero() && !q.DeletedAt.After(at) {
 				continue
 			}
 			if q.CreatedAt.After(p.CreatedAt) {
