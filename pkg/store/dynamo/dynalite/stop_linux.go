@@ -1,4 +1,4 @@
-package dynamo_test
+package dynalite
 
 import (
 	"os/exec"
