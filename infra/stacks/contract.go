@@ -70,8 +70,8 @@ type FunctionSpec struct {
 // Functions is the deployment contract's table. Timeouts also size the SQS
 // visibility timeouts (six times the consumer's timeout).
 var Functions = []FunctionSpec{
-	{FnTick, 50 * time.Second, 256, []string{EnvTable, EnvRegionQueueURL}},
-	{FnRegionRun, 5 * time.Minute, 256, []string{EnvTable, EnvBackupRoleName, EnvMemberRoleName}},
+	{FnTick, 50 * time.Second, 256, []string{EnvTable, EnvRegionQueueURL, EnvTopicARN}},
+	{FnRegionRun, 5 * time.Minute, 256, []string{EnvTable, EnvBackupRoleName, EnvMemberRoleName, EnvTopicARN}},
 	{FnJobEvents, time.Minute, 256, []string{EnvTable, EnvIndexQueueURL, EnvTopicARN, EnvBackupRoleName, EnvMemberRoleName}},
 	{FnReconcile, 5 * time.Minute, 256, []string{EnvTable, EnvRegionQueueURL, EnvIndexQueueURL, EnvTopicARN, EnvBackupRoleName, EnvMemberRoleName}},
 	{FnRetention, 10 * time.Minute, 256, []string{EnvTable, EnvMemberRoleName, EnvMaxDeletes, EnvDryRun}},

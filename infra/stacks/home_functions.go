@@ -86,12 +86,14 @@ func (h *home) functionPolicy(name string) *policy {
 	switch name {
 	case FnTick:
 		p.send("SendRegionRuns", h.regionQueue)
+		p.publish(h) // a session that selects nothing ends at once
 		if h.cfg.OrganizationID != "" {
 			p.allow("ResolveOrganizationUnits", []string{"organizations:ListAccountsForParent", "organizations:ListChildren",
 				"organizations:ListAccounts", "organizations:DescribeAccount"}, []string{"*"}, nil)
 		}
 	case FnRegionRun:
 		p.runRegion()
+		p.publish(h) // the last Region of a session ends it
 	case FnJobEvents:
 		p.completeJobs()
 		p.send("SendIndexRuns", h.indexQueue)

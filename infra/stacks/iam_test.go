@@ -155,11 +155,11 @@ var (
 // the full configuration. A change to a role must change this table: the
 // point is that nobody widens a role by accident.
 var expectedFunctionActions = map[string][]string{
-	FnTick: concat(storeActions, orgActions, []string{"sqs:SendMessage", "sts:AssumeRole"}),
-	FnRegionRun: concat(storeActions, consumeActions, []string{"backup:StartBackupJob", "backup:DescribeBackupVault",
+	FnTick: concat(storeActions, orgActions, publishActions, []string{"sqs:SendMessage", "sts:AssumeRole"}),
+	FnRegionRun: concat(storeActions, consumeActions, publishActions, []string{"backup:StartBackupJob", "backup:DescribeBackupVault",
 		"backup:GetBackupVaultAccessPolicy", "backup:ListTags", "backup:ListBackupVaults", "backup:DescribeRegionSettings",
 		"backup:UpdateRegionSettings", "elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeMountTargets",
-		"elasticfilesystem:DescribeTags", "elasticfilesystem:ListTagsForResource", "iam:PassRole", "sts:AssumeRole"}),
+		"elasticfilesystem:DescribeMountTargetSecurityGroups", "elasticfilesystem:DescribeTags", "elasticfilesystem:ListTagsForResource", "iam:PassRole", "sts:AssumeRole"}),
 	FnJobEvents: concat(storeActions, jobActions, publishActions, []string{"sqs:SendMessage", "sts:AssumeRole"}),
 	FnReconcile: concat(storeActions, jobActions, publishActions, []string{"sqs:SendMessage", "sts:AssumeRole"}),
 	FnRetention: concat(storeActions, []string{"backup:DeleteRecoveryPoint", "backup:DescribeRecoveryPoint", "backup:ListTags",

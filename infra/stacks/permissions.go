@@ -226,7 +226,8 @@ func (p *policy) runRegion() {
 	p.allow("RegionSettingsAndVaultList", []string{"backup:ListBackupVaults", "backup:DescribeRegionSettings", "backup:UpdateRegionSettings"},
 		[]string{"*"}, nil)
 	p.allow("DescribeFileSystems", []string{"elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeMountTargets",
-		"elasticfilesystem:DescribeTags", "elasticfilesystem:ListTagsForResource"}, []string{arnAnyFileSystem}, nil)
+		"elasticfilesystem:DescribeMountTargetSecurityGroups", "elasticfilesystem:DescribeTags",
+		"elasticfilesystem:ListTagsForResource"}, []string{arnAnyFileSystem}, nil)
 	p.passBackupRole()
 }
 

@@ -71,7 +71,7 @@ func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) err
 		}
 		return fmt.Errorf("finish session %s: record outcome: %w", sessionID, err)
 	}
-	e.logFor(s.PolicyID, s.ID, Loc{}, "").Info("session finished", "status", string(status), "tasks", len(tasks), "reasons", len(reasons))
+	e.logFor(s.PolicyID, s.ID, Loc{}, "").InfoContext(ctx, "session finished", "status", string(status), "tasks", len(tasks), "reasons", len(reasons))
 	return nil
 }
 
@@ -190,6 +190,6 @@ func (e *Engine) notify(ctx context.Context, s *Session, rec *PolicyRecord, task
 		return
 	}
 	if err := e.Notifier.SessionFinished(ctx, SessionNotice{Session: s, Policy: rec, Tasks: tasks, Units: units}); err != nil {
-		e.logFor(s.PolicyID, s.ID, Loc{}, "").Error("session notification failed", "error", err)
+		e.logFor(s.PolicyID, s.ID, Loc{}, "").ErrorContext(ctx, "session notification failed", "error", err)
 	}
 }

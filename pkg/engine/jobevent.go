@@ -22,7 +22,7 @@ func (e *Engine) HandleJobEvent(ctx context.Context, u JobUpdate) error {
 		t, err = e.Store.TaskByBackupJob(ctx, u.JobID)
 	case KindCopy:
 		if u.RecoveryPointArn == "" {
-			e.Log.Warn("copy event without source recovery point dropped; the reconciler will read the job", "job", u.JobID, "account", u.Loc.Account, "region", u.Loc.Region)
+			e.Log.WarnContext(ctx, "copy event without source recovery point dropped; the reconciler will read the job", "job", u.JobID, "account", u.Loc.Account, "region", u.Loc.Region)
 			return nil
 		}
 		t, err = e.Store.TaskByRecoveryPoint(ctx, u.RecoveryPointArn)
@@ -109,7 +109,7 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 			if t.PointCreatedAt.IsZero() {
 				t.PointCreatedAt = t.Backup.StartedAt
 			}
-			log.Info("backup completed", "job", u.JobID, "recoveryPoint", t.RecoveryPointArn)
+			log.InfoContext(ctx, "backup completed", "job", u.JobID, "recoveryPoint", t.RecoveryPointArn)
 			t.Phase = PhaseCopy
 			for i := range t.Copies {
 				if t.Copies[i].Job.State == JobNotStarted {
@@ -121,7 +121,7 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 			res.index = t.Index
 		} else {
 			t.Backup.Message = u.Message
-			log.Warn("backup did not complete", "job", u.JobID, "state", u.State, "message", u.Message)
+			log.WarnContext(ctx, "backup did not complete", "job", u.JobID, "state", u.State, "message", u.Message)
 			e.backupFailed(t, now)
 		}
 	case KindCopy:
@@ -144,10 +144,10 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 		c.Job.CompletedAt = u.CompletedAt
 		if u.State.Succeeded() {
 			c.RecoveryPointArn = u.DestinationRecoveryPointArn
-			log.Info("copy completed", "job", u.JobID, "targetRegion", c.TargetRegion, "recoveryPoint", c.RecoveryPointArn)
+			log.InfoContext(ctx, "copy completed", "job", u.JobID, "targetRegion", c.TargetRegion, "recoveryPoint", c.RecoveryPointArn)
 		} else {
 			c.Job.Message = u.Message
-			log.Warn("copy did not complete", "job", u.JobID, "targetRegion", c.TargetRegion, "state", u.State, "message", u.Message)
+			log.WarnContext(ctx, "copy did not complete", "job", u.JobID, "targetRegion", c.TargetRegion, "state", u.State, "message", u.Message)
 			e.copyFailed(t, i, now)
 		}
 	}
@@ -258,7 +258,7 @@ func (e *Engine) startCopyAttempt(ctx context.Context, t *Task, i, n int) error 
 	})
 	if err != nil {
 		if retriable(err) {
-			e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).Warn("copy start deferred", "targetRegion", c.TargetRegion, "error", err)
+			e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).WarnContext(ctx, "copy start deferred", "targetRegion", c.TargetRegion, "error", err)
 			c.Job = Job{State: JobNotStarted, Attempt: n - 1, UpdatedAt: now}
 			return nil
 		}
@@ -267,7 +267,7 @@ func (e *Engine) startCopyAttempt(ctx context.Context, t *Task, i, n int) error 
 		return nil
 	}
 	c.Job = Job{ID: started.JobID, State: JobCreated, Attempt: n, Token: tok, StartedAt: now, UpdatedAt: now}
-	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).Info("copy started", "job", started.JobID, "targetRegion", c.TargetRegion, "attempt", n)
+	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "copy started", "job", started.JobID, "targetRegion", c.TargetRegion, "attempt", n)
 	return nil
 }
 

@@ -22,7 +22,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 	log := e.logFor(m.PolicyID, m.SessionID, l, "")
 	s, err := e.Store.GetSession(ctx, m.SessionID)
 	if IsNotFound(err) {
-		log.Warn("region run for an unknown session dropped")
+		log.WarnContext(ctx, "region run for an unknown session dropped")
 		return nil
 	}
 	if err != nil {
@@ -77,7 +77,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 			}
 			return fail(ReasonOptInFailed, fmt.Sprintf("EFS is not opted in to AWS Backup in account %s, %s and efskeeper could not turn it on: %v; opt in under AWS Backup > Settings > Service opt-in", l.Account, l.Region, err))
 		}
-		log.Info("opted EFS in to AWS Backup")
+		log.InfoContext(ctx, "opted EFS in to AWS Backup")
 		reasons = append(reasons, Reason{Severity: SeverityInfo, Code: ReasonOptInEnabled, Account: l.Account, Region: l.Region,
 			Message: fmt.Sprintf("EFS was not opted in to AWS Backup in account %s, %s; efskeeper opted it in", l.Account, l.Region)})
 	}
@@ -92,7 +92,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 		if prob.Retry != nil {
 			return fmt.Errorf("region run %s: %s", l, prob.Message)
 		}
-		log.Warn("backup vault refused", "code", prob.Code, "reason", prob.Message)
+		log.WarnContext(ctx, "backup vault refused", "code", prob.Code, "reason", prob.Message)
 		return fail(prob.Code, prob.Message)
 	}
 	reasons = append(reasons, warns...)
@@ -230,7 +230,7 @@ func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
 	}
 	t.Phase = PhaseBackup
 	t.NextCheckAt = now.Add(e.Config.StaleAfter)
-	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).Info("backup started", "job", started.JobID, "attempt", n)
+	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "backup started", "job", started.JobID, "attempt", n)
 	return nil
 }
 
@@ -277,6 +277,6 @@ func (e *Engine) endUnitWithTasks(ctx context.Context, u *Unit, state UnitState,
 			return nil
 		}
 	}
-	e.logFor(u.PolicyID, u.SessionID, u.Loc, "").Info("region run finished", "state", string(state), "tasks", u.Tasks)
+	e.logFor(u.PolicyID, u.SessionID, u.Loc, "").InfoContext(ctx, "region run finished", "state", string(state), "tasks", u.Tasks)
 	return e.adjust(ctx, u.SessionID, SessionDelta{OpenUnits: -1, OpenTasks: openTasks})
 }

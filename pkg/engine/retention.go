@@ -237,21 +237,21 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 		switch d.State {
 		case DeletionDeleted:
 			res.Deleted++
-			log.Info("restore point deleted", "recoveryPoint", pt.arn, "pointRegion", pt.loc.Region)
+			log.InfoContext(ctx, "restore point deleted", "recoveryPoint", pt.arn, "pointRegion", pt.loc.Region)
 		case DeletionExpired:
 			res.Expired++
 			retry = true
-			log.Warn("restore point left EXPIRED by AWS Backup", "recoveryPoint", pt.arn, "message", d.Message)
+			log.WarnContext(ctx, "restore point left EXPIRED by AWS Backup", "recoveryPoint", pt.arn, "message", d.Message)
 		case DeletionRefused:
 			res.Refused++
-			log.Warn("restore point not deleted: not ours", "recoveryPoint", pt.arn, "message", d.Message)
+			log.WarnContext(ctx, "restore point not deleted: not ours", "recoveryPoint", pt.arn, "message", d.Message)
 		case DeletionNone:
 			retry = true // a passing problem: try at the next pass
 			continue
 		default:
 			res.Failed++
 			retry = true
-			log.Warn("restore point deletion failed", "recoveryPoint", pt.arn, "message", d.Message)
+			log.WarnContext(ctx, "restore point deletion failed", "recoveryPoint", pt.arn, "message", d.Message)
 		}
 		prev := t.Deletion
 		if pt.copyIndex >= 0 {

@@ -135,7 +135,7 @@ func (e *Engine) startSession(ctx context.Context, rec *PolicyRecord, run policy
 				return id, fmt.Errorf("read session %s: %w", id, err)
 			}
 		} else {
-			log.Info("session started", "units", len(units), "schedules", run.Schedules)
+			log.InfoContext(ctx, "session started", "units", len(units), "schedules", run.Schedules)
 			if s.Status.Terminal() {
 				e.notify(ctx, s, rec, nil, nil)
 			}

@@ -49,21 +49,16 @@ const (
 // required, so that a function with a missing queue or topic fails at
 // start-up with the variable's name instead of at its first send.
 var Contract = map[string][]string{
-	FnTick:      {VarTable, VarRegionQueueURL},
-	FnRegionRun: {VarTable, VarBackupRoleName, VarMemberRoleName},
+	FnTick:      {VarTable, VarRegionQueueURL, VarTopicARN},
+	FnRegionRun: {VarTable, VarBackupRoleName, VarMemberRoleName, VarTopicARN},
 	FnJobEvents: {VarTable, VarIndexQueueURL, VarTopicARN, VarBackupRoleName, VarMemberRoleName},
 	FnReconcile: {VarTable, VarRegionQueueURL, VarIndexQueueURL, VarTopicARN, VarBackupRoleName, VarMemberRoleName},
 	FnRetention: {VarTable, VarMemberRoleName, VarMaxDeletes, VarDryRun},
 }
 
 // optional are variables a function reads when they are set although the
-// contract does not list them. tick and regionrun can end a session (a
-// policy that selects nothing; a session whose every Region was skipped),
-// and the session's notification needs the topic.
-var optional = map[string][]string{
-	FnTick:      {VarTopicARN},
-	FnRegionRun: {VarTopicARN},
-}
+// contract does not list them.
+var optional = map[string][]string{}
 
 // Env is a function's configuration, read from its environment.
 type Env struct {

@@ -51,11 +51,8 @@ func TestParseEnv(t *testing.T) {
 				t.Errorf("tick read variables it does not use: %+v", e)
 			}
 		}},
-		{name: "tick without the optional topic", function: FnTick, change: map[string]string{"EFSKEEPER_TOPIC_ARN": ""}, check: func(t *testing.T, e Env) {
-			if e.TopicARN != "" {
-				t.Errorf("%+v", e)
-			}
-		}},
+		{name: "tick needs the topic", function: FnTick, change: map[string]string{"EFSKEEPER_TOPIC_ARN": ""},
+			wantErrs: []string{"tick:", "EFSKEEPER_TOPIC_ARN is not set"}},
 		{name: "missing table", function: FnRegionRun, change: map[string]string{"EFSKEEPER_TABLE": ""},
 			wantErrs: []string{"regionrun:", "EFSKEEPER_TABLE is not set", "DynamoDB table"}},
 		{name: "blank table counts as missing", function: FnTick, change: map[string]string{"EFSKEEPER_TABLE": "  "},
