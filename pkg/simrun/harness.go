@@ -207,27 +207,7 @@ func (h *Harness) Run(ctx context.Context) error {
 			script[0].Do(h.World)
 			script = script[1:]
 		}
-		if now.Before(h.ticksUntil) {
-			h.Stats.Ticks++
-			if err := h.Driver.Tick(ctx); err != nil {
-				h.Opts.Log.Warn("tick failed", "error", err)
-			}
-		}
-		h.drainQueue(ctx)
-		h.deliverEvents(ctx)
-		if now.Minute()%15 == 7 {
-			h.Stats.Reconciles++
-			if err := h.Driver.Reconcile(ctx); err != nil {
-				h.Opts.Log.Warn("reconcile failed", "error", err)
-			}
-			h.drainQueue(ctx)
-		}
-		if now.Minute() == 33 {
-			h.Stats.Retentions++
-			if err := h.Driver.Retention(ctx); err != nil {
-				h.Opts.Log.Warn("retention failed", "error", err)
-			}
-		}
+		h.Minute(ctx, now.Before(h.ticksUntil))
 		if h.Opts.Progress != nil && now.Minute() == 0 {
 			done := now.Sub(h.start)
 			if done > total {
