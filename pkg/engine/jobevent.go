@@ -198,42 +198,35 @@ func (e *Engine) settle(t *Task, now time.Time) {
 // backupFailed decides between a retry and giving up after a failed
 // attempt. t.Backup.State holds the AWS state and Message its reason.
 func (e *Engine) backupFailed(t *Task, now time.Time) {
-	j := &t.Backup
-	what := fmt.Sprintf("backup of %s in account %s, %s ended %s", t.FileSystem, t.Loc.Account, t.Loc.Region, j.State)
-	if j.Message != "" {
-		what += ": " + j.Message
-	}
-	if j.Attempt < t.MaxAttempts {
-		j.RetryAt = now.Add(retryInterval(t))
-		t.Reasons = append(t.Reasons, Reason{Severity: SeverityWarning, Code: ReasonBackupRetried, Account: t.Loc.Account, Region: t.Loc.Region, FileSystem: t.FileSystem,
-			Message: fmt.Sprintf("%s; attempt %d of %d, retrying at %s", what, j.Attempt, t.MaxAttempts, j.RetryAt.Format(time.RFC3339))})
-		j.State = JobRetryWait
-	} else {
-		t.Reasons = append(t.Reasons, Reason{Severity: SeverityFailure, Code: ReasonBackupFailed, Account: t.Loc.Account, Region: t.Loc.Region, FileSystem: t.FileSystem,
-			Message: fmt.Sprintf("%s; no retries left (attempt %d of %d)", what, j.Attempt, t.MaxAttempts)})
-		j.State = JobGaveUp
-	}
-	e.settle(t, now)
+	what := fmt.Sprintf("backup of %s in account %s, %s ended %s", t.FileSystem, t.Loc.Account, t.Loc.Region, t.Backup.State)
+	e.attemptFailed(t, &t.Backup, what, ReasonBackupRetried, ReasonBackupFailed, now)
 }
 
 // copyFailed is backupFailed for copy i.
 func (e *Engine) copyFailed(t *Task, i int, now time.Time) {
 	c := &t.Copies[i]
-	j := &c.Job
-	what := fmt.Sprintf("copy of %s's restore point from %s to %s (vault %s) ended %s", t.FileSystem, t.Loc.Region, c.TargetRegion, c.VaultName, j.State)
+	what := fmt.Sprintf("copy of %s's restore point from %s to %s (vault %s) ended %s", t.FileSystem, t.Loc.Region, c.TargetRegion, c.VaultName, c.Job.State)
+	e.attemptFailed(t, &c.Job, what, ReasonCopyRetried, ReasonCopyFailed, now)
+}
+
+// attemptFailed schedules a retry of job j while the policy allows one and
+// gives up otherwise, with a reason on the task either way.
+func (e *Engine) attemptFailed(t *Task, j *Job, what, retried, failed string, now time.Time) {
 	if j.Message != "" {
 		what += ": " + j.Message
 	}
+	r := Reason{Account: t.Loc.Account, Region: t.Loc.Region, FileSystem: t.FileSystem}
 	if j.Attempt < t.MaxAttempts {
 		j.RetryAt = now.Add(retryInterval(t))
-		t.Reasons = append(t.Reasons, Reason{Severity: SeverityWarning, Code: ReasonCopyRetried, Account: t.Loc.Account, Region: t.Loc.Region, FileSystem: t.FileSystem,
-			Message: fmt.Sprintf("%s; attempt %d of %d, retrying at %s", what, j.Attempt, t.MaxAttempts, j.RetryAt.Format(time.RFC3339))})
 		j.State = JobRetryWait
+		r.Severity, r.Code = SeverityWarning, retried
+		r.Message = fmt.Sprintf("%s; attempt %d of %d, retrying at %s", what, j.Attempt, t.MaxAttempts, j.RetryAt.Format(time.RFC3339))
 	} else {
-		t.Reasons = append(t.Reasons, Reason{Severity: SeverityFailure, Code: ReasonCopyFailed, Account: t.Loc.Account, Region: t.Loc.Region, FileSystem: t.FileSystem,
-			Message: fmt.Sprintf("%s; no retries left (attempt %d of %d)", what, j.Attempt, t.MaxAttempts)})
 		j.State = JobGaveUp
+		r.Severity, r.Code = SeverityFailure, failed
+		r.Message = fmt.Sprintf("%s; no retries left (attempt %d of %d)", what, j.Attempt, t.MaxAttempts)
 	}
+	t.Reasons = append(t.Reasons, r)
 	e.settle(t, now)
 }
 
