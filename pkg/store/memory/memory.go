@@ -458,13 +458,14 @@ func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
 	if err := checkVersion("task", id, stored, t.Version); err != nil {
 		return err
 	}
-	if old != nil {
-		s.unindexTask(id, old)
-	}
 	c := cloneTask(t)
 	c.Version = stored + 1
 	s.tasks[id] = c
-	s.indexTask(id, c)
+	if old != nil {
+		s.reindexTask(id, old, c)
+	} else {
+		s.indexTask(id, c)
+	}
 	t.Version = c.Version
 	return nil
 }
@@ -570,6 +571,52 @@ func (s *Store) indexTask(id string, t *engine.Task) {
 	}
 	if t.Backup.ID != "" {
 		s.byBackupJob[t.Backup.ID] = id
+	}
+	if t.RecoveryPointArn != "" {
+		s.byRecoveryPoint[t.RecoveryPointArn] = id
+	}
+}
+
+// reindexTask moves a task's index entries from old to t, touching only
+// the indexes whose keys changed: PutTask runs for every job event, and the
+// session and policy of a task id never change.
+func (s *Store) reindexTask(id string, old, t *engine.Task) {
+	k := key{id: id}
+	if old.SessionID != t.SessionID || old.PolicyID != t.PolicyID {
+		s.unindexTask(id, old)
+		s.indexTask(id, t)
+		return
+	}
+	if wasLive, live := old.Live(), t.Live(); wasLive != live {
+		if live {
+			s.sessionLiveTasks.insert(t.SessionID, k)
+			s.policyLiveTasks.insert(t.PolicyID, k)
+		} else {
+			s.sessionLiveTasks.remove(t.SessionID, k)
+			s.policyLiveTasks.remove(t.PolicyID, k)
+		}
+	}
+	wasDue, due := !old.Phase.Terminal(), !t.Phase.Terminal()
+	if wasDue != due || !old.NextCheckAt.Equal(t.NextCheckAt) {
+		if wasDue {
+			s.dueTasks.remove(key{old.NextCheckAt, id})
+		}
+		if due {
+			s.dueTasks.insert(key{t.NextCheckAt, id})
+		}
+	}
+	if old.Backup.ID != t.Backup.ID {
+		if s.byBackupJob[old.Backup.ID] == id {
+			delete(s.byBackupJob, old.Backup.ID)
+		}
+	}
+	if t.Backup.ID != "" {
+		s.byBackupJob[t.Backup.ID] = id
+	}
+	if old.RecoveryPointArn != t.RecoveryPointArn {
+		if s.byRecoveryPoint[old.RecoveryPointArn] == id {
+			delete(s.byRecoveryPoint, old.RecoveryPointArn)
+		}
 	}
 	if t.RecoveryPointArn != "" {
 		s.byRecoveryPoint[t.RecoveryPointArn] = id
