@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -125,6 +126,15 @@ func indexOf(r string) int {
 	return -1
 }
 
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func heapMiB() float64 {
 	runtime.GC()
 	var m runtime.MemStats
@@ -140,9 +150,10 @@ func run(accounts, fsPer, days int) error {
 	store := memory.New()
 	fmt.Printf("fleet: %d accounts x %d Regions x %d file systems = %d file systems, %d simulated days\n",
 		accounts, len(regions), fsPer, accounts*len(regions)*fsPer, days)
-	var dayTimes []time.Duration
+	var dayTimes, dayCPU []time.Duration
 	var heaps []float64
 	last := time.Now()
+	lastCPU := cpuTime()
 	setup := time.Now()
 	h, err := simrun.New(simrun.Options{
 		Seed: 1, Days: days, Faults: "none", Build: build(accounts, fsPer), Policies: []*policy.Policy{p}, Store: store,
@@ -151,11 +162,12 @@ func run(accounts, fsPer, days int) error {
 		Config: engine.Config{MaxDeletesPerRun: 5000},
 		Progress: func(done, total time.Duration) {
 			if done > 0 && done%(24*time.Hour) == 0 {
-				now := time.Now()
+				now, cpu := time.Now(), cpuTime()
 				dayTimes = append(dayTimes, now.Sub(last))
+				dayCPU = append(dayCPU, cpu-lastCPU)
 				heaps = append(heaps, heapMiB())
-				fmt.Printf("  day %d: %.2fs wall, heap %.0f MiB\n", len(dayTimes), now.Sub(last).Seconds(), heaps[len(heaps)-1])
-				last = time.Now()
+				fmt.Printf("  day %d: %.2fs wall, %.2fs CPU, heap %.0f MiB\n", len(dayTimes), now.Sub(last).Seconds(), (cpu - lastCPU).Seconds(), heaps[len(heaps)-1])
+				last, lastCPU = time.Now(), cpuTime()
 			}
 		},
 	})
@@ -195,7 +207,12 @@ func run(accounts, fsPer, days int) error {
 	fmt.Println()
 	fmt.Printf("backups completed: %d, copies completed: %d, sessions: %v\n", backups, rep.Summary.Copies, rep.Summary.Sessions)
 	fmt.Printf("simulated days per second: %.2f (whole run %.1fs incl. drain)\n", float64(days)/total.Seconds(), total.Seconds())
-	fmt.Printf("slowest simulated day: %.2fs  target < 1s  ratio %.2f  %s\n", worst.Seconds(), worst.Seconds()/1.0, verdict(worst.Seconds() < 1))
+	worstCPU := time.Duration(0)
+	for _, d := range dayCPU {
+		worstCPU = max(worstCPU, d)
+	}
+	fmt.Printf("slowest simulated day: %.2fs wall  target < 1s  ratio %.2f  %s\n", worst.Seconds(), worst.Seconds()/1.0, verdict(worst.Seconds() < 1))
+	fmt.Printf("slowest simulated day: %.2fs CPU (all threads; steadier than wall time on a shared machine)  ratio %.2f\n", worstCPU.Seconds(), worstCPU.Seconds()/1.0)
 	perBackup := float64(ops) / float64(backups)
 	fmt.Printf("store operations per backup: %.2f  target <= 10  ratio %.2f  %s\n", perBackup, perBackup/10, verdict(perBackup <= 10))
 	for _, n := range names {
