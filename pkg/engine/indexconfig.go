@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/policy"
+)
+
+// WorkerConfig overrides the automatic choice of where an index worker
+// runs in one Region (DESIGN.md: {"region", "subnetId", "securityGroupIds",
+// "privateNetwork", "instanceType"}). Account, optional, narrows it to one
+// account: subnet and security group ids exist in one account only, so in
+// Organization mode a configuration that names them should name the account
+// too. Every other field is optional: an empty SubnetID keeps the automatic
+// subnet choice, empty SecurityGroupIDs the mount target's groups, an empty
+// InstanceType the launch template's.
+type WorkerConfig struct {
+	Account          string   `json:"account,omitempty"`
+	Region           string   `json:"region"`
+	SubnetID         string   `json:"subnetId,omitempty"`
+	SecurityGroupIDs []string `json:"securityGroupIds,omitempty"`
+	// PrivateNetwork: the worker gets no public address and reaches S3
+	// through an S3 gateway endpoint (and the interface endpoints
+	// IndexerConfig.InterfaceEndpoints lists).
+	PrivateNetwork bool      `json:"privateNetwork,omitempty"`
+	InstanceType   string    `json:"instanceType,omitempty"`
+	UpdatedAt      time.Time `json:"updatedAt,omitempty"`
+	Version        int64     `json:"version,omitempty"`
+}
+
+var (
+	ixSubnetRE       = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	ixGroupRE        = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	ixInstanceTypeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	ixAccountRE      = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// Validate reports every problem of a configuration at its JSON field,
+// all at once.
+func (c *WorkerConfig) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if c.Account != "" && !ixAccountRE.MatchString(c.Account) {
+		add("account: %q is not a 12-digit AWS account id", c.Account)
+	}
+	if !policy.IsRegion(c.Region) {
+		add("region: %q is not an AWS Region", c.Region)
+	}
+	if c.SubnetID != "" && !ixSubnetRE.MatchString(c.SubnetID) {
+		add("subnetId: %q is not a subnet id (subnet-0123456789abcdef0)", c.SubnetID)
+	}
+	if len(c.SecurityGroupIDs) > 5 {
+		add("securityGroupIds: %d groups; an instance takes at most 5", len(c.SecurityGroupIDs))
+	}
+	seen := map[string]bool{}
+	for i, g := range c.SecurityGroupIDs {
+		switch {
+		case !ixGroupRE.MatchString(g):
+			add("securityGroupIds[%d]: %q is not a security group id (sg-0123456789abcdef0)", i, g)
+		case seen[g]:
+			add("securityGroupIds[%d]: %s is listed twice", i, g)
+		}
+		seen[g] = true
+	}
+	if c.InstanceType != "" && (!ixInstanceTypeRE.MatchString(c.InstanceType) || len(c.InstanceType) > 64) {
+		add("instanceType: %q is not an EC2 instance type (m7g.large)", c.InstanceType)
+	}
+	if len(problems) > 0 {
+		return &Error{Code: EINVALID, Message: "worker configuration: " + strings.Join(problems, "; ")}
+	}
+	return nil
+}
+
+// ParseWorkerConfig reads a worker configuration document strictly: an
+// unknown field (a typo) or a value of the wrong type is an error, as in
+// policy documents.
+func ParseWorkerConfig(data []byte) (*WorkerConfig, error) {
+	var c WorkerConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, Errorf(EINVALID, "worker configuration: %v", err)
+	}
+	if dec.More() {
+		return nil, Errorf(EINVALID, "worker configuration: more than one JSON value")
+	}
+	c.UpdatedAt, c.Version = time.Time{}, 0 // set by the store, not the document
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// workerConfig finds the configuration that applies to l: the account's
+// own, else the Region's for every account; nil if there is none.
+func (ix *Indexer) workerConfig(ctx context.Context, l Loc) (*WorkerConfig, error) {
+	if ix.Configs == nil {
+		return nil, nil
+	}
+	for _, account := range []string{l.Account, ""} {
+		c, err := ix.Configs.GetWorkerConfig(ctx, account, l.Region)
+		if err == nil {
+			return c, nil
+		}
+		if !IsNotFound(err) {
+			return nil, fmt.Errorf("read the worker configuration of %s: %w", l, err)
+		}
+	}
+	return nil, nil
+}
