@@ -105,6 +105,20 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 			if u.RecoveryPointArn != "" {
 				t.RecoveryPointArn = u.RecoveryPointArn
 			}
+			if t.RecoveryPointArn == "" || u.CreatedAt.IsZero() {
+				// StartBackupJob returns the point for EFS and the COMPLETED
+				// event names it; if both failed us, ask AWS Backup.
+				d, err := e.Backup.DescribeBackupJob(ctx, t.Loc, t.Backup.ID)
+				if err != nil {
+					return res, fmt.Errorf("job event %s: read the completed backup job back: %w", u.JobID, err)
+				}
+				if t.RecoveryPointArn == "" {
+					t.RecoveryPointArn = d.RecoveryPointArn
+				}
+				if u.CreatedAt.IsZero() {
+					u.CreatedAt = d.CreatedAt
+				}
+			}
 			t.PointCreatedAt = u.CreatedAt
 			if t.PointCreatedAt.IsZero() {
 				t.PointCreatedAt = t.Backup.StartedAt
