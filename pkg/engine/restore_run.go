@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -115,66 +116,101 @@ func (rs *Restorer) restorePrincipals(l Loc) []string {
 
 // checkPoints reads each item's restore point and fills in what the
 // session records about it. Problems with the request are collected into
-// one EINVALID error; a failed AWS call is returned as it is.
+// one EINVALID error; a failed AWS call is returned as it is. The points
+// are read in parallel: the API answers within API Gateway's 29 seconds.
 func (rs *Restorer) checkPoints(ctx context.Context, req *RestoreRequest) error {
+	problems := make([]RequestProblems, len(req.Items))
+	errs := make([]error, len(req.Items))
+	parallel(len(req.Items), func(i int) {
+		problems[i], errs[i] = rs.checkPoint(ctx, req, i)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	var ps RequestProblems
-	for i := range req.Items {
-		it := &req.Items[i]
-		f := "items[" + strconv.Itoa(i) + "]"
-		l := it.Loc()
-		rp, err := rs.Service.DescribeRecoveryPoint(ctx, l, it.Vault, it.RecoveryPointArn)
-		if IsNotFound(err) {
-			ps.add(f+".recoveryPointArn", "there is no restore point %s in vault %q of account %s, %s", it.RecoveryPointArn, it.Vault, l.Account, l.Region)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("start restore: read restore point %s in %s: %w", it.RecoveryPointArn, l, err)
-		}
-		if rp.Status != RPCompleted && rp.Status != RPAvailable {
-			ps.add(f+".recoveryPointArn", "the restore point is %s; only COMPLETED (AVAILABLE) points can be restored", rp.Status)
-			continue
-		}
-		fsLoc, fsID, ok := fileSystemOf(rp.ResourceArn)
-		if !ok {
-			ps.add(f+".recoveryPointArn", "is a restore point of %s, not of an EFS file system", rp.ResourceArn)
-			continue
-		}
-		doc, err := rs.Service.VaultAccessPolicy(ctx, l, it.Vault)
-		if err != nil {
-			return fmt.Errorf("start restore: read the access policy of vault %q in %s: %w", it.Vault, l, err)
-		}
-		verdict, err := EvaluateVaultPolicy(doc, []string{"backup:StartRestoreJob"}, rs.restorePrincipals(l))
-		if err != nil {
-			ps.add(f+".vault", "the access policy of vault %q cannot be read (%v), so efskeeper cannot tell whether it allows restores", it.Vault, err)
-			continue
-		}
-		if len(verdict.Denied) > 0 {
-			hint := "remove the Deny of backup:StartRestoreJob or copy the point to another vault first"
-			if strings.HasPrefix(it.Vault, "aws/") {
-				hint = "this is the EFS automatic-backup vault, whose policy denies restores; change its access policy or copy the point to a vault of your own first"
-			}
-			ps.add(f+".vault", "the access policy of vault %q in account %s, %s denies backup:StartRestoreJob to efskeeper; %s", it.Vault, l.Account, l.Region, hint)
-			continue
-		}
-		md, err := rs.Service.RestoreMetadata(ctx, l, it.Vault, it.RecoveryPointArn)
-		if err != nil {
-			return fmt.Errorf("start restore: read the restore metadata of %s in %s: %w", it.RecoveryPointArn, l, err)
-		}
-		if id := md[MetaFileSystemID]; id != "" {
-			fsID = id
-		}
-		it.FileSystem, it.FileSystemLoc, it.PointTime, it.PolicyID = fsID, fsLoc, rp.CreatedAt, rp.Tags[TagPolicy]
-		if req.Target.Kind == TargetOriginal && fsLoc != l {
-			ps.add(f+".recoveryPointArn", "the restore point is in account %s, %s but %s is in account %s, %s (the point is a copy): AWS Backup restores only in the point's own Region, so restore it to a new file system (target.kind %q) or use the source restore point",
-				l.Account, l.Region, fsID, fsLoc.Account, fsLoc.Region, TargetNewFileSystem)
-		}
-		if az := req.Target.AvailabilityZone; az != "" {
-			if m := azNameRE.FindStringSubmatch(az); m != nil && m[1] != l.Region {
-				ps.add("target.availabilityZone", "%s is not in %s, where the restore point of %s is and its new file system will be", az, l.Region, f)
-			}
-		}
+	for _, p := range problems {
+		ps = append(ps, p...)
 	}
 	return ps.err()
+}
+
+// checkPoint checks item i; it changes req.Items[i] only.
+func (rs *Restorer) checkPoint(ctx context.Context, req *RestoreRequest, i int) (RequestProblems, error) {
+	var ps RequestProblems
+	it := &req.Items[i]
+	f := "items[" + strconv.Itoa(i) + "]"
+	l := it.Loc()
+	rp, err := rs.Service.DescribeRecoveryPoint(ctx, l, it.Vault, it.RecoveryPointArn)
+	if IsNotFound(err) {
+		ps.add(f+".recoveryPointArn", "there is no restore point %s in vault %q of account %s, %s", it.RecoveryPointArn, it.Vault, l.Account, l.Region)
+		return ps, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start restore: read restore point %s in %s: %w", it.RecoveryPointArn, l, err)
+	}
+	if rp.Status != RPCompleted && rp.Status != RPAvailable {
+		ps.add(f+".recoveryPointArn", "the restore point is %s; only COMPLETED (AVAILABLE) points can be restored", rp.Status)
+		return ps, nil
+	}
+	fsLoc, fsID, ok := fileSystemOf(rp.ResourceArn)
+	if !ok {
+		ps.add(f+".recoveryPointArn", "is a restore point of %s, not of an EFS file system", rp.ResourceArn)
+		return ps, nil
+	}
+	doc, err := rs.Service.VaultAccessPolicy(ctx, l, it.Vault)
+	if err != nil {
+		return nil, fmt.Errorf("start restore: read the access policy of vault %q in %s: %w", it.Vault, l, err)
+	}
+	verdict, err := EvaluateVaultPolicy(doc, []string{"backup:StartRestoreJob"}, rs.restorePrincipals(l))
+	if err != nil {
+		ps.add(f+".vault", "the access policy of vault %q cannot be read (%v), so efskeeper cannot tell whether it allows restores", it.Vault, err)
+		return ps, nil
+	}
+	if len(verdict.Denied) > 0 {
+		hint := "remove the Deny of backup:StartRestoreJob or copy the point to another vault first"
+		if strings.HasPrefix(it.Vault, "aws/") {
+			hint = "this is the EFS automatic-backup vault, whose policy denies restores; change its access policy or copy the point to a vault of your own first"
+		}
+		ps.add(f+".vault", "the access policy of vault %q in account %s, %s denies backup:StartRestoreJob to efskeeper; %s", it.Vault, l.Account, l.Region, hint)
+		return ps, nil
+	}
+	md, err := rs.Service.RestoreMetadata(ctx, l, it.Vault, it.RecoveryPointArn)
+	if err != nil {
+		return nil, fmt.Errorf("start restore: read the restore metadata of %s in %s: %w", it.RecoveryPointArn, l, err)
+	}
+	if id := md[MetaFileSystemID]; id != "" {
+		fsID = id
+	}
+	it.FileSystem, it.FileSystemLoc, it.PointTime, it.PolicyID = fsID, fsLoc, rp.CreatedAt, rp.Tags[TagPolicy]
+	if req.Target.Kind == TargetOriginal && fsLoc != l {
+		ps.add(f+".recoveryPointArn", "the restore point is in account %s, %s but %s is in account %s, %s (the point is a copy): AWS Backup restores only in the point's own Region, so restore it to a new file system (target.kind %q) or use the source restore point",
+			l.Account, l.Region, fsID, fsLoc.Account, fsLoc.Region, TargetNewFileSystem)
+	}
+	if az := req.Target.AvailabilityZone; az != "" {
+		if m := azNameRE.FindStringSubmatch(az); m != nil && m[1] != l.Region {
+			ps.add("target.availabilityZone", "%s is not in %s, where the restore point of %s is and its new file system will be", az, l.Region, f)
+		}
+	}
+	return ps, nil
+}
+
+// maxParallel bounds the AWS calls a restore makes at once.
+const maxParallel = 8
+
+// parallel calls fn(0..n-1), at most maxParallel at a time, and waits.
+func parallel(n int, fn func(i int)) {
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // resume starts the jobs of a session that have not started yet, and ends
@@ -207,20 +243,30 @@ type jobStart struct {
 // the job for Reconcile; a refusal ends the job as given up, with AWS's
 // answer as its message. It returns how many jobs it started.
 func (rs *Restorer) startPending(ctx context.Context, r *Restore) (*Restore, int, error) {
-	outcomes := map[int]jobStart{}
+	var pending []int
 	for i, j := range r.Jobs {
-		if j.State != JobNotStarted {
-			continue
+		if j.State == JobNotStarted {
+			pending = append(pending, i)
 		}
+	}
+	answers := make([]jobStart, len(pending))
+	parallel(len(pending), func(k int) {
+		i := pending[k]
+		j := r.Jobs[i]
 		started, err := rs.Service.StartRestore(ctx, StartRestoreRequest{
 			Loc: j.Loc, RecoveryPointArn: j.RecoveryPointArn, IamRoleArn: roleArn(j.Loc, rs.Config.BackupRoleName),
 			Token: j.Token, Metadata: RestoreMetadata(r, i),
 		})
-		if err != nil && retriable(err) {
-			rs.logFor(r).Warn("restore job start deferred", "job", i, "account", j.Loc.Account, "region", j.Loc.Region, "error", err)
+		answers[k] = jobStart{started, err}
+	})
+	outcomes := map[int]jobStart{}
+	for k, a := range answers {
+		i := pending[k]
+		if a.err != nil && retriable(a.err) {
+			rs.logFor(r).Warn("restore job start deferred", "job", i, "account", r.Jobs[i].Loc.Account, "region", r.Jobs[i].Loc.Region, "error", a.err)
 			continue
 		}
-		outcomes[i] = jobStart{started, err}
+		outcomes[i] = a
 	}
 	if len(outcomes) == 0 {
 		return r, 0, nil
