@@ -262,7 +262,9 @@ func (rs *Restorer) startPending(ctx context.Context, r *Restore) (*Restore, int
 	outcomes := map[int]jobStart{}
 	for k, a := range answers {
 		i := pending[k]
-		if a.err != nil && retriable(a.err) {
+		// A start that keeps failing for passing reasons is retried by
+		// Reconcile until JobTimeout after the session began, then given up.
+		if a.err != nil && retriable(a.err) && rs.now().Sub(r.CreatedAt) < rs.Config.JobTimeout {
 			rs.logFor(r).Warn("restore job start deferred", "job", i, "account", r.Jobs[i].Loc.Account, "region", r.Jobs[i].Loc.Region, "error", a.err)
 			continue
 		}

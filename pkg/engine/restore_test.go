@@ -131,6 +131,22 @@ func TestRestoreStartRetriesWithSameTokens(t *testing.T) {
 	if got.Jobs[1].State != engine.JobCreated || e2.aws.uniqueJobs() != 2 {
 		t.Fatalf("after reconcile: %s, %d AWS jobs", got.Jobs[1].State, e2.aws.uniqueJobs())
 	}
+	// A start that fails for passing reasons for longer than JobTimeout is
+	// given up, and the session ends.
+	e3 := newRestoreEnv(t, engine.RestoreConfig{JobTimeout: time.Hour})
+	e3.aws.startErr = func(engine.StartRestoreRequest) error { return engine.Errorf(engine.EUNAVAIL, "ServiceUnavailable") }
+	r3 := mustStartRestore(t, e3, req)
+	if r3.Jobs[0].State != engine.JobNotStarted || r3.Status != engine.RestoreRunning {
+		t.Fatalf("unavailable AWS: %+v", r3)
+	}
+	e3.clock.advance(2 * time.Hour)
+	if _, err := e3.r.Reconcile(rsCtx()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e3.r.Get(rsCtx(), r3.ID)
+	if got.Status != engine.RestoreFailed || got.Jobs[0].State != engine.JobGaveUp || !strings.Contains(got.Jobs[0].Message, "ServiceUnavailable") || e3.mail.count() != 1 {
+		t.Fatalf("after JobTimeout: %s %+v, %d mails", got.Status, got.Jobs[0], e3.mail.count())
+	}
 }
 
 // failingPuts fails the first fail PutRestore calls, as a function that
@@ -569,10 +585,13 @@ func TestRestoreFull(t *testing.T) {
 	if len(r2.Jobs) != 2 || r2.Jobs[0].Loc.Region != "us-west-2" || r2.Jobs[1].Loc.Region != "us-east-1" {
 		t.Fatalf("jobs %+v", r2.Jobs)
 	}
+	tokens := map[string]bool{r2.Jobs[0].Token: true, r2.Jobs[1].Token: true}
 	for i, s := range e2.aws.starts {
-		if _, ok := s.Metadata[engine.MetaItems]; ok || s.Metadata["newFileSystem"] != "true" || s.Metadata["PerformanceMode"] != "maxIO" || s.Metadata["CreationToken"] != r2.Jobs[i].Token {
+		if _, ok := s.Metadata[engine.MetaItems]; ok || s.Metadata["newFileSystem"] != "true" || s.Metadata["PerformanceMode"] != "maxIO" ||
+			!tokens[s.Metadata["CreationToken"]] || s.Token != s.Metadata["CreationToken"] {
 			t.Fatalf("start %d metadata %v", i, s.Metadata)
 		}
+		delete(tokens, s.Token)
 	}
 }
 
