@@ -163,12 +163,15 @@ if [ ! -s "$bin.tmp" ]; then
   exit 1
 fi
 chmod 0755 "$bin.tmp" && mv "$bin.tmp" "$bin"
+# The NFS client, in case the image lacks it (Amazon Linux 2023 has it).
+command -v mount.nfs4 >/dev/null || dnf install -y -q nfs-utils
 exec "$bin" -job {{.JobPath}}
 `))
 
 // WorkerUserData renders the instance's user data: a script that schedules
 // the watchdog shutdown, writes the job (JSON) to JobPath, downloads the
-// worker binary from binaryURL and runs it on the job.
+// worker binary from binaryURL, makes sure the NFS client is there and runs
+// the worker on the job.
 func WorkerUserData(job engine.WorkerJob, binaryURL string, watchdog time.Duration) (string, error) {
 	if err := job.Validate(); err != nil {
 		return "", err
