@@ -84,8 +84,8 @@ type RestoreItem struct {
 	// FileSystemLoc where that file system is (a copy's point lives
 	// elsewhere).
 	FileSystem    string    `json:"fileSystem,omitempty"`
-	FileSystemLoc Loc       `json:"fileSystemLoc,omitempty"`
-	PointTime     time.Time `json:"pointTime,omitempty"`
+	FileSystemLoc Loc       `json:"fileSystemLoc,omitzero"`
+	PointTime     time.Time `json:"pointTime,omitzero"`
 	// PolicyID is the efskeeper policy that made the point ("" for points
 	// efskeeper did not make).
 	PolicyID string `json:"policyId,omitempty"`
@@ -132,9 +132,9 @@ type RestoreJob struct {
 	// CreatedResourceArn is what the job restored into: the new file
 	// system, or the target file system.
 	CreatedResourceArn string    `json:"createdResourceArn,omitempty"`
-	StartedAt          time.Time `json:"startedAt,omitempty"`
-	UpdatedAt          time.Time `json:"updatedAt,omitempty"`
-	CompletedAt        time.Time `json:"completedAt,omitempty"`
+	StartedAt          time.Time `json:"startedAt,omitzero"`
+	UpdatedAt          time.Time `json:"updatedAt,omitzero"`
+	CompletedAt        time.Time `json:"completedAt,omitzero"`
 }
 
 // Restore is a restore session as stored.
@@ -150,7 +150,7 @@ type Restore struct {
 	Jobs        []RestoreJob  `json:"jobs"`
 	CreatedAt   time.Time     `json:"createdAt"`
 	UpdatedAt   time.Time     `json:"updatedAt"`
-	EndedAt     time.Time     `json:"endedAt,omitempty"`
+	EndedAt     time.Time     `json:"endedAt,omitzero"`
 	// Notified is set once the result mail was published.
 	Notified bool  `json:"notified"`
 	Version  int64 `json:"version"`

@@ -339,11 +339,20 @@ func clip(s string, n int) string {
 // requestHash is a digest of what a request asks for (not who asked or
 // its token), so that a repeated request is recognized.
 func requestHash(req RestoreRequest) string {
+	// Only what was asked for, in a form of its own, so that fields Start
+	// fills in (or new ones) never change the hash of a request.
+	type item struct {
+		Arn, Account, Region, Vault string
+		Paths                       []string
+	}
 	canon := struct {
-		Full   bool          `json:"full"`
-		Items  []RestoreItem `json:"items"`
-		Target RestoreTarget `json:"target"`
-	}{req.Full, req.Items, req.Target}
+		Full   bool
+		Items  []item
+		Target RestoreTarget
+	}{Full: req.Full, Target: req.Target}
+	for _, it := range req.Items {
+		canon.Items = append(canon.Items, item{it.RecoveryPointArn, it.Account, it.Region, it.Vault, it.Paths})
+	}
 	b, err := json.Marshal(canon)
 	if err != nil {
 		panic("engine: hash restore request: " + err.Error())
