@@ -235,6 +235,7 @@ func (b *Backup) DescribeBackupJob(ctx context.Context, l engine.Loc, jobID stri
 		ResourceArn:      aws.ToString(out.ResourceArn),
 		RecoveryPointArn: aws.ToString(out.RecoveryPointArn),
 		SourceVaultArn:   aws.ToString(out.BackupVaultArn),
+		SizeBytes:        aws.ToInt64(out.BackupSizeInBytes),
 		CreatedAt:        aws.ToTime(out.CreationDate),
 		CompletedAt:      aws.ToTime(out.CompletionDate),
 	}, nil

@@ -239,8 +239,8 @@ func TestDescribeBackupJob(t *testing.T) {
 	wantUpdate := engine.JobUpdate{
 		Kind: engine.KindBackup, Loc: use1, JobID: "3c9e5a71-6b2f-4d8e-a1c4-7f0e9d2b5a63", State: engine.JobCompleted,
 		ResourceArn: sampleFSArn, RecoveryPointArn: sampleRP,
-		SourceVaultArn: "arn:aws:backup:us-east-1:111122223333:backup-vault:efs-primary",
-		CreatedAt:      time.UnixMilli(1715652004512).UTC(), CompletedAt: time.UnixMilli(1715653858031).UTC(),
+		SourceVaultArn: "arn:aws:backup:us-east-1:111122223333:backup-vault:efs-primary", SizeBytes: 1073741824,
+		CreatedAt: time.UnixMilli(1715652004512).UTC(), CompletedAt: time.UnixMilli(1715653858031).UTC(),
 	}
 	if !sameUpdate(u, wantUpdate) {
 		t.Errorf("DescribeBackupJob =\n%+v\nwant\n%+v", u, wantUpdate)

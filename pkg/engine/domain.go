@@ -299,8 +299,11 @@ type Task struct {
 	// PointCreatedAt is the creation time of the recovery point (the backup
 	// job's creation date); retention counts from it, for copies too.
 	PointCreatedAt time.Time `json:"pointCreatedAt,omitempty"`
-	Copies         []Copy    `json:"copies,omitempty"`
-	Deletion       Deletion  `json:"deletion,omitempty"`
+	// SizeBytes is what the backup job reported (for EFS, the bytes it
+	// transferred: a full size for the first backup, a delta after).
+	SizeBytes int64    `json:"sizeBytes,omitempty"`
+	Copies    []Copy   `json:"copies,omitempty"`
+	Deletion  Deletion `json:"deletion,omitempty"`
 	// Settings copied from the policy when the task was made, so that
 	// events need not read the policy: the policy's retries (MaxAttempts =
 	// retries + 1), whether to index, and the lifecycle for copies.

@@ -120,6 +120,9 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 				}
 			}
 			t.PointCreatedAt = u.CreatedAt
+			if u.SizeBytes > 0 {
+				t.SizeBytes = u.SizeBytes
+			}
 			if t.PointCreatedAt.IsZero() {
 				t.PointCreatedAt = t.Backup.StartedAt
 			}
