@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,19 +80,33 @@ func (c *WorkerConfig) Validate() error {
 }
 
 // ParseWorkerConfig reads a worker configuration document strictly: an
-// unknown field (a typo) or a value of the wrong type is an error, as in
-// policy documents.
+// unknown field (a typo, also in letter case, which encoding/json would
+// forgive) or a value of the wrong type is an error, as in policy
+// documents.
 func ParseWorkerConfig(data []byte) (*WorkerConfig, error) {
-	var c WorkerConfig
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
 		return nil, Errorf(EINVALID, "worker configuration: %v", err)
 	}
 	if dec.More() {
 		return nil, Errorf(EINVALID, "worker configuration: more than one JSON value")
 	}
-	c.UpdatedAt, c.Version = time.Time{}, 0 // set by the store, not the document
+	known := []string{"account", "region", "subnetId", "securityGroupIds", "privateNetwork", "instanceType"}
+	var unknown []string
+	for k := range fields {
+		if !slices.Contains(known, k) {
+			unknown = append(unknown, strconv.Quote(k))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, Errorf(EINVALID, "worker configuration: unknown field %s (known: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	var c WorkerConfig
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, Errorf(EINVALID, "worker configuration: %v", err)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

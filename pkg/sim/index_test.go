@@ -1,13 +1,9 @@
 package sim
 
 import (
-	"bytes"
-	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync"
 	"testing"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -92,37 +88,6 @@ func TestNetworkAPIDescribeNetwork(t *testing.T) {
 	}
 }
 
-// ixObjects is an in-memory bucket for the in-process workers.
-type ixObjects struct {
-	mu   sync.Mutex
-	objs map[string][]byte
-}
-
-func (o *ixObjects) Open(_ context.Context, key string) (io.ReaderAt, int64, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	b, ok := o.objs[key]
-	if !ok {
-		return nil, 0, engine.Errorf(engine.ENOTFOUND, "no %s", key)
-	}
-	return bytes.NewReader(b), int64(len(b)), nil
-}
-
-func (o *ixObjects) Upload(_ context.Context, key string, write func(io.Writer) error) error {
-	var b bytes.Buffer
-	if err := write(&b); err != nil {
-		return err
-	}
-	return o.Put(context.Background(), key, b.Bytes())
-}
-
-func (o *ixObjects) Put(_ context.Context, key string, body []byte) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.objs[key] = body
-	return nil
-}
-
 func ixLaunch(subnet string, groups ...string) engine.WorkerLaunch {
 	run := engine.IndexRunID("task-1")
 	return engine.WorkerLaunch{Loc: locA, RunID: run, FileSystem: fsID, SubnetID: subnet, SecurityGroupIDs: groups,
@@ -140,7 +105,7 @@ func TestInstancesLaunchAndRunWorkers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(tree, "docs", "a.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	objs := &ixObjects{objs: map[string][]byte{}}
+	objs := worker.NewMemoryBucket()
 	in := w.NewInstances(InstancesConfig{Mounter: worker.Trees{fsID: tree}, Objects: objs, Walk: walk.Options{Workers: 2}})
 
 	l := ixLaunch("subnet-a", "sg-1")
@@ -179,7 +144,7 @@ func TestInstancesLaunchAndRunWorkers(t *testing.T) {
 	if list[0].State != "terminated" || !list[0].ShutDown || list[0].Result == nil {
 		t.Errorf("after the run: %+v", list[0])
 	}
-	if _, ok := objs.objs[l.Job.ResultKey]; !ok {
+	if _, ok := objs.Get(l.Job.ResultKey); !ok {
 		t.Error("no result object")
 	}
 	if len(in.RunPending(ctx)) != 0 {

@@ -21,58 +21,40 @@ import (
 	"github.com/efskeeper/efskeeper/pkg/index/walk"
 )
 
-// memObjects is an in-memory bucket; failPut makes the first n Puts fail.
+// memObjects is a MemoryBucket whose first failPut Puts fail, and whose
+// uploads fail with failUp when it is set.
 type memObjects struct {
+	*MemoryBucket
 	mu      sync.Mutex
-	objs    map[string][]byte
 	failPut int
 	puts    int
 	failUp  error
 }
 
-func newObjects() *memObjects { return &memObjects{objs: map[string][]byte{}} }
+func newObjects() *memObjects { return &memObjects{MemoryBucket: NewMemoryBucket()} }
 
-func (m *memObjects) Open(_ context.Context, key string) (io.ReaderAt, int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.objs[key]
-	if !ok {
-		return nil, 0, engine.Errorf(engine.ENOTFOUND, "no %s", key)
-	}
-	return bytes.NewReader(b), int64(len(b)), nil
-}
-
-func (m *memObjects) Upload(_ context.Context, key string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
+func (m *memObjects) Upload(ctx context.Context, key string, write func(io.Writer) error) error {
 	if m.failUp != nil {
+		if err := write(io.Discard); err != nil {
+			return err
+		}
 		return m.failUp
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.objs[key] = buf.Bytes()
-	return nil
+	return m.MemoryBucket.Upload(ctx, key, write)
 }
 
-func (m *memObjects) Put(_ context.Context, key string, body []byte) error {
+func (m *memObjects) Put(ctx context.Context, key string, body []byte) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.puts++
-	if m.puts <= m.failPut {
+	fail := m.puts <= m.failPut
+	m.mu.Unlock()
+	if fail {
 		return errors.New("503 Slow Down")
 	}
-	m.objs[key] = slices.Clone(body)
-	return nil
+	return m.MemoryBucket.Put(ctx, key, body)
 }
 
-func (m *memObjects) get(key string) ([]byte, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	b, ok := m.objs[key]
-	return b, ok
-}
+func (m *memObjects) get(key string) ([]byte, bool) { return m.Get(key) }
 
 func (m *memObjects) result(t *testing.T, key string) engine.WorkerResult {
 	t.Helper()
@@ -356,8 +338,8 @@ func TestRunRefusesAnInvalidJob(t *testing.T) {
 	job.ResultKey = "indexes/elsewhere.json"
 	obj2 := newObjects()
 	Run(context.Background(), job, deps(Trees{}, obj2, sd))
-	if len(obj2.objs) != 0 {
-		t.Errorf("a job with a foreign result key wrote %v", obj2.objs)
+	if keys := obj2.Keys(); len(keys) != 0 {
+		t.Errorf("a job with a foreign result key wrote %v", keys)
 	}
 }
 
