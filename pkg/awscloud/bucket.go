@@ -44,6 +44,9 @@ func (c *Cloud) homeS3() *s3.Client {
 	})
 }
 
+// Client is the bucket's S3 client (for s3index readers).
+func (b *Bucket) Client() *s3.Client { return b.client }
+
 // Name is the bucket's name.
 func (b *Bucket) Name() string { return b.name }
 

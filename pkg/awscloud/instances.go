@@ -1,13 +1,11 @@
 package awscloud
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -142,19 +140,22 @@ const MaxUserData = 16 << 10
 // JobPath is where the user data puts the job for the worker.
 const JobPath = "/run/efskeeper/job.json"
 
-var userDataScript = template.Must(template.New("userdata").Parse(`#!/bin/bash
-# efskeeper index worker for {{.Job.FileSystem}}, run {{.Job.RunID}}.
+// userDataScript is the user data, a bash script with %[n] verbs for
+// fmt.Sprintf (not text/template: its reflection keeps every method of the
+// EC2 client in the binary, 40 MB of them).
+const userDataScript = `#!/bin/bash
+# efskeeper index worker for %[1]s, run %[2]s.
 # First of all, power off at the end of the worker's lifetime whatever
 # happens next (the instance terminates on shutdown).
-shutdown -h +{{.WatchdogMinutes}} "efskeeper worker: maximum lifetime reached"
+shutdown -h +%[3]d "efskeeper worker: maximum lifetime reached"
 set -u
 mkdir -p /run/efskeeper
-cat > {{.JobPath}} <<'EFSKEEPER_JOB'
-{{.JobJSON}}
+cat > %[4]s <<'EFSKEEPER_JOB'
+%[5]s
 EFSKEEPER_JOB
 bin=/usr/local/bin/efskeeper-worker
 for attempt in 1 2 3 4 5 6; do
-  curl -fsS --max-time 300 -o "$bin.tmp" '{{.BinaryURL}}' && break
+  curl -fsS --max-time 300 -o "$bin.tmp" '%[6]s' && break
   sleep 10
 done
 if [ ! -s "$bin.tmp" ]; then
@@ -165,8 +166,8 @@ fi
 chmod 0755 "$bin.tmp" && mv "$bin.tmp" "$bin"
 # The NFS client, in case the image lacks it (Amazon Linux 2023 has it).
 command -v mount.nfs4 >/dev/null || dnf install -y -q nfs-utils
-exec "$bin" -job {{.JobPath}}
-`))
+exec "$bin" -job %[4]s
+`
 
 // WorkerUserData renders the instance's user data: a script that schedules
 // the watchdog shutdown, writes the job (JSON) to JobPath, downloads the
@@ -183,16 +184,9 @@ func WorkerUserData(job engine.WorkerJob, binaryURL string, watchdog time.Durati
 	if err != nil {
 		return "", err
 	}
-	var b bytes.Buffer
-	err = userDataScript.Execute(&b, map[string]any{
-		"Job": job, "JobJSON": string(js), "JobPath": JobPath, "BinaryURL": binaryURL,
-		"WatchdogMinutes": int((watchdog + time.Minute - 1) / time.Minute),
-	})
-	if err != nil {
-		return "", err
+	out := fmt.Sprintf(userDataScript, job.FileSystem, job.RunID, int((watchdog+time.Minute-1)/time.Minute), JobPath, js, binaryURL)
+	if len(out) > MaxUserData {
+		return "", fmt.Errorf("user data of %d bytes is over EC2's %d", len(out), MaxUserData)
 	}
-	if b.Len() > MaxUserData {
-		return "", fmt.Errorf("user data of %d bytes is over EC2's %d", b.Len(), MaxUserData)
-	}
-	return b.String(), nil
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -149,5 +150,34 @@ func TestInstancesLaunchAndRunWorkers(t *testing.T) {
 	}
 	if len(in.RunPending(ctx)) != 0 {
 		t.Error("a terminated instance ran again")
+	}
+}
+
+func TestAddWorkerNetworkPassesThePreflight(t *testing.T) {
+	w := New(Config{Seed: 1, Start: t0})
+	net := w.AddWorkerNetwork(locA, 7, "eu-west-1a", "eu-west-1b")
+	w.AddFileSystem(locA, FileSystemSpec{ID: fsID, SizeBytes: gib, MountTargets: net.MountTargets(fsID)})
+	mts, err := w.NetworkAPI().MountTargets(ctx, locA, fsID)
+	if err != nil || len(mts) != 2 || mts[1].IPAddress != "10.7.2.10" || mts[1].AvailabilityZone != "eu-west-1b" {
+		t.Fatalf("mount targets %+v, %v", mts, err)
+	}
+	v, err := w.NetworkAPI().DescribeNetwork(ctx, locA, engine.PreflightQuery(mts, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := engine.Preflight(engine.PreflightInput{Loc: locA, FileSystem: fsID, MountTargets: mts, Network: v, BucketRegion: locA.Region})
+	if err != nil || p.SubnetID != net.SubnetIDs[0] || p.PrivateNetwork {
+		t.Fatalf("preflight: %+v, %v", p, err)
+	}
+	cfg, err := engine.ParseWorkerConfig([]byte(`{"region":"eu-west-1","subnetId":"` + net.SubnetIDs[1] + `","securityGroupIds":["` + net.SecurityGroupID + `"]}`))
+	if err != nil {
+		t.Fatalf("the network's ids are not valid in a worker configuration: %v", err)
+	}
+	// Detaching the gateway breaks the public path, and the preflight says so.
+	w.AddInternetGateway(locA, InternetGateway{ID: net.InternetGateway})
+	v, _ = w.NetworkAPI().DescribeNetwork(ctx, locA, engine.PreflightQuery(mts, cfg))
+	_, err = engine.Preflight(engine.PreflightInput{Loc: locA, FileSystem: fsID, MountTargets: mts, Network: v, Config: cfg, BucketRegion: locA.Region})
+	if err == nil || !strings.Contains(err.Error(), "goes to "+net.InternetGateway+", which is not attached") {
+		t.Errorf("preflight after detaching: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -120,4 +121,53 @@ func (a *NetworkAPI) DescribeNetwork(ctx context.Context, l engine.Loc, q engine
 		view.SecurityGroups = append(view.SecurityGroups, sg)
 	}
 	return view, nil
+}
+
+// WorkerNetwork is a VPC that AddWorkerNetwork made.
+type WorkerNetwork struct {
+	VpcID           string
+	Zones           []string
+	SubnetIDs       []string // one per zone, in Zones' order
+	RouteTableID    string
+	InternetGateway string
+	SecurityGroupID string
+	n               int
+}
+
+// AddWorkerNetwork adds a VPC (10.n.0.0/16) in which an index worker
+// reaches its file system and S3 the public way: DNS resolution and
+// hostnames on, a public subnet in each zone, a main route table whose
+// 0.0.0.0/0 goes to an attached internet gateway, and one security group
+// allowing all outbound traffic, for mount targets and workers alike. n
+// (0-255) keeps the ids and ranges of several networks apart. The demo and
+// tests break a piece of it to see the preflight name it.
+func (w *World) AddWorkerNetwork(l engine.Loc, n int, zones ...string) WorkerNetwork {
+	id := func(prefix string, i int) string { return fmt.Sprintf("%s-%015x%02x", prefix, n, i) }
+	net := WorkerNetwork{VpcID: id("vpc", 0), Zones: slices.Clone(zones), RouteTableID: id("rtb", 0),
+		InternetGateway: id("igw", 0), SecurityGroupID: id("sg", 0), n: n}
+	w.AddVPC(l, VPC{ID: net.VpcID, CIDR: fmt.Sprintf("10.%d.0.0/16", n), EnableDNSSupport: true, EnableDNSHostnames: true})
+	for i, z := range zones {
+		s := Subnet{ID: id("subnet", i+1), VpcID: net.VpcID, AvailabilityZone: z, CIDR: fmt.Sprintf("10.%d.%d.0/24", n, i+1), MapPublicIPOnLaunch: true}
+		w.AddSubnet(l, s)
+		net.SubnetIDs = append(net.SubnetIDs, s.ID)
+	}
+	w.AddInternetGateway(l, InternetGateway{ID: net.InternetGateway, AttachedVpcID: net.VpcID})
+	w.AddRouteTable(l, RouteTable{ID: net.RouteTableID, VpcID: net.VpcID, Main: true, Routes: []Route{
+		{Destination: fmt.Sprintf("10.%d.0.0/16", n), Target: "local"}, {Destination: "0.0.0.0/0", Target: net.InternetGateway}}})
+	w.AddSecurityGroup(l, SecurityGroup{ID: net.SecurityGroupID, VpcID: net.VpcID,
+		Ingress: []SecurityGroupRule{{Protocol: "tcp", FromPort: 2049, ToPort: 2049, GroupIDs: []string{net.SecurityGroupID}}},
+		Egress:  []SecurityGroupRule{{Protocol: "-1", FromPort: -1, ToPort: -1, CIDRs: []string{"0.0.0.0/0"}}}})
+	return net
+}
+
+// MountTargets returns a mount target of the file system in each subnet
+// of the network (for FileSystemSpec.MountTargets).
+func (n WorkerNetwork) MountTargets(fileSystem string) []engine.MountTarget {
+	var out []engine.MountTarget
+	for i, s := range n.SubnetIDs {
+		out = append(out, engine.MountTarget{ID: fmt.Sprintf("fsmt-%s%02x", strings.TrimPrefix(fileSystem, "fs-"), i), SubnetID: s,
+			VpcID: n.VpcID, AvailabilityZone: n.Zones[i], IPAddress: fmt.Sprintf("10.%d.%d.10", n.n, i+1),
+			SecurityGroups: []string{n.SecurityGroupID}})
+	}
+	return out
 }
