@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	lambda.Start(lambdafn.JobEvents(lambdafn.MustWire(lambdafn.FnJobEvents)))
+	lambda.Start(lambdafn.JobEventsWithRestores(lambdafn.MustWireWithRestores(lambdafn.FnJobEvents)))
 }

@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	lambda.Start(lambdafn.Reconcile(lambdafn.MustWire(lambdafn.FnReconcile)))
+	lambda.Start(lambdafn.ReconcileWithRestores(lambdafn.MustWireWithRestores(lambdafn.FnReconcile)))
 }

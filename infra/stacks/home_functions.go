@@ -100,6 +100,7 @@ func (h *home) functionPolicy(name string) *policy {
 		p.publish(h)
 	case FnReconcile:
 		p.completeJobs()
+		p.restore() // starts restore jobs that were deferred
 		p.send("SendRegionRuns", h.regionQueue)
 		p.send("SendIndexRuns", h.indexQueue)
 		p.publish(h)

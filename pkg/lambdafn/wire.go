@@ -11,6 +11,7 @@ import (
 
 	"github.com/efskeeper/efskeeper/pkg/awscloud"
 	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/notify"
 	"github.com/efskeeper/efskeeper/pkg/store/dynamo"
 )
 
@@ -32,13 +33,15 @@ func Wire(ctx context.Context, env Env) (*engine.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: set up the AWS clients: %w", env.Function, err)
 	}
+	notifier := cloud.Notifier(env.TopicARN)
+	notifier.Render = notify.Session
 	return engine.New(engine.Engine{
 		Store:       dynamo.New(dynamodb.NewFromConfig(cfg), env.Table),
 		Backup:      cloud.Backup(),
 		FileSystems: cloud.FileSystems(),
 		Org:         cloud.Organization(),
 		Queue:       cloud.Queue(env.RegionQueueURL, env.IndexQueueURL),
-		Notifier:    cloud.Notifier(env.TopicARN),
+		Notifier:    notifier,
 		Clock:       engine.ClockFunc(time.Now),
 		Log:         NewLogger(os.Stdout, env),
 		Config:      EngineConfig(env),
