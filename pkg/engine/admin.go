@@ -21,92 +21,159 @@ const AnyVersion int64 = -1
 // The schedule restarts at the write: old runs of the new schedules are not
 // caught up (see reschedule).
 func (e *Engine) SavePolicy(ctx context.Context, p *policy.Policy, ifVersion int64) (rec *PolicyRecord, created bool, err error) {
-	rec, err = e.adminWrite(ctx, p.ID, ifVersion, true, func(prev *PolicyRecord, now time.Time) *PolicyRecord {
+	rec, err = writeVersioned(ctx, e.policyRecords(p.ID), ifVersion, true, e.now, func(prev *PolicyRecord, now time.Time) *PolicyRecord {
 		created = prev == nil
 		next := &PolicyRecord{Policy: p, CreatedAt: now, Watermark: now}
 		if prev != nil {
 			next.Version, next.CreatedAt, next.Watermark = prev.Version, prev.CreatedAt, prev.Watermark
 		}
+		reschedule(next, now)
 		return next
 	})
+	if err == nil {
+		e.logFor(p.ID, "", Loc{}, "").Info("policy written by an admin", "version", rec.Version, "enabled", p.Enabled, "nextRunAt", rec.NextRunAt)
+	}
 	return rec, created, err
 }
 
 // SetPolicyEnabled turns a policy on or off. Enabling restarts its schedule
 // now: runs it missed while disabled are not caught up.
 func (e *Engine) SetPolicyEnabled(ctx context.Context, id string, enabled bool, ifVersion int64) (*PolicyRecord, error) {
-	return e.adminWrite(ctx, id, ifVersion, false, func(prev *PolicyRecord, _ time.Time) *PolicyRecord {
+	rec, err := writeVersioned(ctx, e.policyRecords(id), ifVersion, false, e.now, func(prev *PolicyRecord, now time.Time) *PolicyRecord {
 		prev.Policy.Enabled = enabled
+		reschedule(prev, now)
 		return prev
 	})
+	if err == nil {
+		e.logFor(id, "", Loc{}, "").Info("policy enabled or disabled by an admin", "version", rec.Version, "enabled", enabled, "nextRunAt", rec.NextRunAt)
+	}
+	return rec, err
 }
 
 // RemovePolicy deletes a policy record if ifVersion (or AnyVersion) allows.
 // Its sessions, tasks and restore points stay; retention no longer expires
 // the points of a deleted policy (it cannot know their rules any more).
 func (e *Engine) RemovePolicy(ctx context.Context, id string, ifVersion int64) error {
-	for attempt := 0; attempt < 8; attempt++ {
-		cur, err := e.Store.GetPolicy(ctx, id)
-		if err != nil {
-			return fmt.Errorf("delete policy %s: %w", id, err)
-		}
-		if err := checkIfVersion(id, cur.Version, ifVersion); err != nil {
-			return err
-		}
-		err = e.Store.DeletePolicy(ctx, id, cur.Version)
-		switch {
-		case err == nil:
-			e.logFor(id, "", Loc{}, "").Info("policy deleted by an admin", "version", cur.Version)
-			return nil
-		case IsNotFound(err):
-			return fmt.Errorf("delete policy %s: %w", id, err)
-		case !IsConflict(err):
-			return fmt.Errorf("delete policy %s: %w", id, err)
-		case ifVersion != AnyVersion:
-			return staleVersion(id, ifVersion, err)
-		}
+	err := deleteVersioned(ctx, e.policyRecords(id), ifVersion)
+	if err == nil {
+		e.logFor(id, "", Loc{}, "").Info("policy deleted by an admin")
 	}
-	return Errorf(ECONFLICT, "delete policy %s: gave up after repeated concurrent updates; try again", id)
+	return err
 }
 
-// adminWrite reads the policy, checks ifVersion, lets change build the new
-// record (prev is nil for a policy that does not exist, which only
-// creatable writes accept), reschedules it and writes it conditionally.
-// Without an expected version a lost race is retried; with one it is the
-// admin's stale read and fails with EPRECONDITION.
-func (e *Engine) adminWrite(ctx context.Context, id string, ifVersion int64, creatable bool, change func(prev *PolicyRecord, now time.Time) *PolicyRecord) (*PolicyRecord, error) {
+func (e *Engine) policyRecords(id string) versioned[*PolicyRecord] {
+	return versioned[*PolicyRecord]{
+		what:    "policy " + id,
+		get:     func(ctx context.Context) (*PolicyRecord, error) { return e.Store.GetPolicy(ctx, id) },
+		version: func(r *PolicyRecord) int64 { return r.Version },
+		put:     e.Store.PutPolicy,
+		delete:  func(ctx context.Context, v int64) error { return e.Store.DeletePolicy(ctx, id, v) },
+	}
+}
+
+// SaveWorkerConfig creates or replaces a worker configuration with the
+// version rules of SavePolicy (the configuration is validated by the store).
+func SaveWorkerConfig(ctx context.Context, st WorkerConfigStore, clock Clock, c *WorkerConfig, ifVersion int64) (rec *WorkerConfig, created bool, err error) {
+	rec, err = writeVersioned(ctx, workerConfigs(st, c.Account, c.Region), ifVersion, true,
+		func() time.Time { return clock.Now().UTC() },
+		func(prev *WorkerConfig, now time.Time) *WorkerConfig {
+			created = prev == nil
+			next := *c
+			next.Version, next.UpdatedAt = 0, now
+			if prev != nil {
+				next.Version = prev.Version
+			}
+			return &next
+		})
+	return rec, created, err
+}
+
+// RemoveWorkerConfig deletes a worker configuration if ifVersion allows.
+func RemoveWorkerConfig(ctx context.Context, st WorkerConfigStore, account, region string, ifVersion int64) error {
+	return deleteVersioned(ctx, workerConfigs(st, account, region), ifVersion)
+}
+
+func workerConfigs(st WorkerConfigStore, account, region string) versioned[*WorkerConfig] {
+	name := region
+	if account != "" {
+		name = account + "/" + region
+	}
+	return versioned[*WorkerConfig]{
+		what:    "worker configuration " + name,
+		get:     func(ctx context.Context) (*WorkerConfig, error) { return st.GetWorkerConfig(ctx, account, region) },
+		version: func(c *WorkerConfig) int64 { return c.Version },
+		put:     st.PutWorkerConfig,
+		delete:  func(ctx context.Context, v int64) error { return st.DeleteWorkerConfig(ctx, account, region, v) },
+	}
+}
+
+// versioned is one record under optimistic concurrency, as an admin
+// writes it: read it, check the version the admin expects, write it
+// conditionally.
+type versioned[T comparable] struct {
+	what    string // "policy prod-efs", for messages
+	get     func(context.Context) (T, error)
+	version func(T) int64
+	put     func(context.Context, T) error
+	delete  func(context.Context, int64) error
+}
+
+// writeVersioned reads the record, checks ifVersion, lets change build the
+// new record (prev is the zero T for a record that does not exist, which
+// only creatable writes accept) and writes it conditionally. Without an
+// expected version a lost race is retried; with one it means the admin's
+// read is stale, and fails with EPRECONDITION.
+func writeVersioned[T comparable](ctx context.Context, v versioned[T], ifVersion int64, creatable bool, now func() time.Time, change func(prev T, now time.Time) T) (T, error) {
+	var zero T
 	for attempt := 0; attempt < 8; attempt++ {
-		now := e.now()
-		prev, err := e.Store.GetPolicy(ctx, id)
-		switch {
-		case err == nil:
-		case IsNotFound(err) && creatable:
-			prev = nil
-		default:
-			return nil, fmt.Errorf("write policy %s: %w", id, err)
-		}
+		prev, err := v.get(ctx)
 		var stored int64
-		if prev != nil {
-			stored = prev.Version
-		}
-		if err := checkIfVersion(id, stored, ifVersion); err != nil {
-			return nil, err
-		}
-		rec := change(prev, now)
-		reschedule(rec, now)
-		err = e.Store.PutPolicy(ctx, rec)
 		switch {
 		case err == nil:
-			e.logFor(id, "", Loc{}, "").Info("policy written by an admin", "version", rec.Version,
-				"enabled", rec.Policy.Enabled, "nextRunAt", rec.NextRunAt)
+			stored = v.version(prev)
+		case IsNotFound(err) && creatable:
+			prev = zero
+		default:
+			return zero, fmt.Errorf("write %s: %w", v.what, err)
+		}
+		if err := checkIfVersion(v.what, stored, ifVersion); err != nil {
+			return zero, err
+		}
+		rec := change(prev, now())
+		err = v.put(ctx, rec)
+		switch {
+		case err == nil:
 			return rec, nil
 		case !IsConflict(err):
-			return nil, fmt.Errorf("write policy %s: %w", id, err)
+			return zero, fmt.Errorf("write %s: %w", v.what, err)
 		case ifVersion != AnyVersion:
-			return nil, staleVersion(id, ifVersion, err)
+			return zero, staleVersion(v.what, ifVersion, err)
 		}
 	}
-	return nil, Errorf(ECONFLICT, "write policy %s: gave up after repeated concurrent updates; try again", id)
+	return zero, Errorf(ECONFLICT, "write %s: gave up after repeated concurrent updates; try again", v.what)
+}
+
+// deleteVersioned deletes the record if ifVersion allows, as writeVersioned writes.
+func deleteVersioned[T comparable](ctx context.Context, v versioned[T], ifVersion int64) error {
+	for attempt := 0; attempt < 8; attempt++ {
+		cur, err := v.get(ctx)
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", v.what, err)
+		}
+		if err := checkIfVersion(v.what, v.version(cur), ifVersion); err != nil {
+			return err
+		}
+		err = v.delete(ctx, v.version(cur))
+		switch {
+		case err == nil:
+			return nil
+		case !IsConflict(err):
+			return fmt.Errorf("delete %s: %w", v.what, err)
+		case ifVersion != AnyVersion:
+			return staleVersion(v.what, ifVersion, err)
+		}
+	}
+	return Errorf(ECONFLICT, "delete %s: gave up after repeated concurrent updates; try again", v.what)
 }
 
 // reschedule restarts a policy's schedule at an admin's write: the
@@ -124,20 +191,20 @@ func reschedule(rec *PolicyRecord, now time.Time) {
 	rec.UpdatedAt = now
 }
 
-func checkIfVersion(id string, stored, want int64) error {
+func checkIfVersion(what string, stored, want int64) error {
 	switch {
 	case want == AnyVersion || want == stored:
 		return nil
 	case stored == 0:
-		return Errorf(EPRECONDITION, "policy %s does not exist, but the request expects version %d; create it without If-Match", id, want)
+		return Errorf(EPRECONDITION, "%s does not exist, but the request expects version %d; create it without If-Match", what, want)
 	case want == 0:
-		return Errorf(EPRECONDITION, "policy %s already exists at version %d; send If-Match with its ETag to replace it", id, stored)
+		return Errorf(EPRECONDITION, "%s already exists at version %d; send If-Match with its ETag to replace it", what, stored)
 	default:
-		return Errorf(EPRECONDITION, "policy %s is at version %d, not %d: someone changed it since you read it; read it again and reapply your change", id, stored, want)
+		return Errorf(EPRECONDITION, "%s is at version %d, not %d: someone changed it since you read it; read it again and reapply your change", what, stored, want)
 	}
 }
 
-func staleVersion(id string, want int64, cause error) error {
+func staleVersion(what string, want int64, cause error) error {
 	return &Error{Code: EPRECONDITION, Err: cause,
-		Message: fmt.Sprintf("policy %s changed while version %d was being replaced; read it again and reapply your change", id, want)}
+		Message: fmt.Sprintf("%s changed while version %d was being replaced; read it again and reapply your change", what, want)}
 }
