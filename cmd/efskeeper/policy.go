@@ -22,13 +22,18 @@ func newPolicyCmd() *cobra.Command {
 		Short: "Check policy documents and preview what they will do",
 		Long: `policy works on policy documents (JSON, v1) offline: validate checks them
 against every rule, plan shows the runs they will make and the restore points
-their retention will expire. Neither needs AWS credentials.`,
+their retention will expire. Neither needs AWS credentials.
+
+list, get, put, delete, enable, disable and run work on the policies of a
+deployment through its admin API (or of efskeeper serve --local).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	// Wrong flags are usage errors: exit status 2, like missing arguments.
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError(c, "%v", err) })
 	cmd.AddCommand(newPolicyValidateCmd(), newPolicyPlanCmd())
+	// The verbs that work on a deployment through its admin API.
+	cmd.AddCommand(policyClientCmds()...)
 	return cmd
 }
 
