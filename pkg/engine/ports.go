@@ -126,7 +126,10 @@ type Store interface {
 	GetSession(ctx context.Context, id string) (*Session, error)
 	PutSession(ctx context.Context, s *Session) error
 	// AdjustSession adds d to the counters atomically, without a version
-	// check (bumping Version), and returns the session as it now is.
+	// check (bumping Version), and returns the session's ID, PolicyID,
+	// Status, Counters and Version as they now are; its other fields may be
+	// empty (it runs for every finished task, and a session of a large
+	// Organization lists hundreds of units).
 	AdjustSession(ctx context.Context, id string, d SessionDelta) (*Session, error)
 	// ListSessions returns sessions newest first and a cursor for the next
 	// page ("" at the end).

@@ -265,7 +265,11 @@ func (s *Store) AdjustSession(_ context.Context, id string, d engine.SessionDelt
 	ss.Counters.OpenUnits += d.OpenUnits
 	ss.Counters.OpenTasks += d.OpenTasks
 	ss.Version++
-	return cloneSession(ss), nil
+	// Only what the contract promises: cloning the units and reasons of a
+	// large session for every finished task was a tenth of the engine
+	// benchmark.
+	return &engine.Session{ID: ss.ID, PolicyID: ss.PolicyID, ScheduledAt: ss.ScheduledAt, Status: ss.Status,
+		Counters: ss.Counters, Version: ss.Version}, nil
 }
 
 // sessionCursor is the position after the last session of a page.
