@@ -55,6 +55,9 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := newQuery(r).err(); err != nil {
+		return err
+	}
 	rec, err := s.Engine.Store.GetPolicy(r.Context(), id)
 	if err != nil {
 		return fmt.Errorf("read policy %s: %w", id, err)
@@ -75,6 +78,9 @@ func writePolicy(w http.ResponseWriter, status int, rec *engine.PolicyRecord) {
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathPolicyID(r)
 	if err != nil {
+		return err
+	}
+	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	version, err := s.writeVersion(r, id)
@@ -137,6 +143,9 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := newQuery(r).err(); err != nil {
+		return err
+	}
 	version, _, err := ifMatch(r, "policy "+id)
 	if err != nil {
 		return err
@@ -159,6 +168,9 @@ func (s *Server) disablePolicy(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, enabled bool) error {
 	id, err := pathPolicyID(r)
 	if err != nil {
+		return err
+	}
+	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	version, _, err := ifMatch(r, "policy "+id)
@@ -192,6 +204,9 @@ func noBody(r *http.Request) error {
 func (s *Server) runPolicy(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathPolicyID(r)
 	if err != nil {
+		return err
+	}
+	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	var req RunRequest

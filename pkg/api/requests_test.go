@@ -164,3 +164,20 @@ func TestSpecCheckerRejectsWrongAnswers(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultBodyLimitIsOneMiB(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	pad := func(n int) []byte {
+		return append(append([]byte(`{"schedules":[],"x":"`), bytes.Repeat([]byte("y"), n)...), `"}`...)
+	}
+	r := f.do("POST", "/policies/account-prod/run", pad(1<<20))
+	mustStatus(t, r, http.StatusRequestEntityTooLarge)
+	if e := r.errorBody(t); e.Code != api.ETOOLARGE || !strings.Contains(e.Message, "1048576") {
+		t.Fatalf("%+v", e)
+	}
+	// Just under the limit the body is read (and refused for its content).
+	r = f.do("POST", "/policies/account-prod/run", pad(1<<20-100))
+	mustStatus(t, r, http.StatusBadRequest)
+	r = f.do("GET", "/policies/account-prod?verbose=1", nil)
+	mustStatus(t, r, http.StatusBadRequest)
+}
