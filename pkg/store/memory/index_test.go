@@ -15,3 +15,7 @@ func TestIndexContract(t *testing.T) {
 func TestWorkerConfigContract(t *testing.T) {
 	storetest.RunWorkerConfigs(t, func(*testing.T) engine.WorkerConfigStore { return memory.NewIndexes() })
 }
+
+func TestSessionFence(t *testing.T) {
+	storetest.RunSessionFence(t, func(*testing.T) engine.Store { return memory.New() })
+}

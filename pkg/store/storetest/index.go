@@ -283,3 +283,24 @@ func testWorkerConfigs(t *testing.T, s engine.WorkerConfigStore) {
 	bad := &engine.WorkerConfig{Region: "mars-north-1", SubnetID: "subnet-x"}
 	wantCode(t, "invalid configuration", s.PutWorkerConfig(ctx, bad), engine.EINVALID)
 }
+
+// RunSessionFence checks what the index use-cases rely on from
+// engine.Store: AdjustSession with a zero delta changes no counter but
+// bumps the version, so that a writer that read the session before loses
+// its conditional write (engine.Indexer's warn fences finishers with it).
+func RunSessionFence(t *testing.T, newStore func(t *testing.T) engine.Store) {
+	t.Run("ZeroAdjustFences", func(t *testing.T) {
+		s := newStore(t)
+		ss := newSession("p1", t0)
+		must(t, "create", s.CreateSession(ctx, ss))
+		read, err := s.GetSession(ctx, ss.ID)
+		must(t, "get", err)
+		got, err := s.AdjustSession(ctx, ss.ID, engine.SessionDelta{})
+		must(t, "zero adjust", err)
+		if got.Counters != read.Counters || got.Version != read.Version+1 {
+			t.Fatalf("after a zero adjust: counters %+v version %d; want %+v at %d", got.Counters, got.Version, read.Counters, read.Version+1)
+		}
+		read.Status = engine.StatusSuccess
+		wantCode(t, "write by a reader from before the fence", s.PutSession(ctx, read), engine.ECONFLICT)
+	})
+}
