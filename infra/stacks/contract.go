@@ -77,7 +77,7 @@ var Functions = []FunctionSpec{
 	{FnRetention, 10 * time.Minute, 256, []string{EnvTable, EnvMemberRoleName, EnvMaxDeletes, EnvDryRun}},
 	{FnIndexLaunch, 2 * time.Minute, 256, []string{EnvTable, EnvIndexBucket, EnvMemberRoleName, EnvWorkerProfileName, EnvWorkerLaunchTemplate, EnvWorkerAssetBucket, EnvWorkerAssetKey}},
 	{FnIndexDone, time.Minute, 256, []string{EnvTable, EnvIndexBucket, EnvTopicARN}},
-	{FnAPI, 29 * time.Second, 512, []string{EnvTable, EnvIndexBucket, EnvRegionQueueURL, EnvBackupRoleName, EnvMemberRoleName}},
+	{FnAPI, 29 * time.Second, 512, []string{EnvTable, EnvIndexBucket, EnvRegionQueueURL, EnvTopicARN, EnvBackupRoleName, EnvMemberRoleName}},
 	{FnReport, 2 * time.Minute, 256, []string{EnvTable, EnvTopicARN, EnvMemberRoleName}},
 }
 

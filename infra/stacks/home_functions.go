@@ -111,7 +111,9 @@ func (h *home) functionPolicy(name string) *policy {
 		p.allow("ReadWorkerBinary", []string{"s3:GetObject"},
 			[]string{*h.workerAsset.Bucket().ArnForObjects(h.workerAsset.S3ObjectKey())}, nil)
 	case FnIndexDone:
-		p.allow("ReadResults", []string{"s3:GetObject"}, []string{arnAllResults}, nil)
+		// The result, and the index it names: Done checks the index object
+		// itself instead of trusting the worker's word.
+		p.allow("ReadResults", []string{"s3:GetObject"}, []string{arnAllResults, arnAllIndexes}, nil)
 		p.publish(h)
 	case FnAPI:
 		p.restore()
@@ -119,6 +121,12 @@ func (h *home) functionPolicy(name string) *policy {
 		p.allow("ListIndexes", []string{"s3:ListBucket"}, []string{arnIndexBucket},
 			conditions{"StringLike": {"s3:prefix": IndexesPrefix + "*"}})
 		p.send("SendRegionRuns", h.regionQueue)
+		p.publish(h) // on-demand runs and restores can end at once
+		if h.cfg.OrganizationID != "" {
+			// On-demand runs of Organization-mode policies resolve OUs as the tick does.
+			p.allow("ResolveOrganizationUnits", []string{"organizations:ListAccountsForParent", "organizations:ListChildren",
+				"organizations:ListAccounts", "organizations:DescribeAccount"}, []string{"*"}, nil)
+		}
 	case FnReport:
 		p.publish(h)
 	}

@@ -263,7 +263,7 @@ func (p *policy) restore() {
 func (p *policy) launchIndex() {
 	p.allow("NetworkPreflight", []string{"ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
 		"ec2:DescribeInternetGateways", "ec2:DescribeVpcEndpoints", "ec2:DescribeSecurityGroups",
-		"ec2:DescribeNetworkInterfaceAttribute"}, []string{"*"}, nil)
+		"ec2:DescribeNetworkInterfaceAttribute", "ec2:DescribeVpcAttribute"}, []string{"*"}, nil)
 	p.allow("RunWorker", []string{"ec2:RunInstances"}, []string{arnEC2Instances, arnEC2Volumes, arnEC2Interfaces,
 		arnEC2Subnets, arnEC2Groups, arnEC2Templates, arnEC2Images}, nil)
 	p.allow("TagWorkerAtLaunch", []string{"ec2:CreateTags"}, []string{arnEC2Instances, arnEC2Volumes, arnEC2Interfaces},

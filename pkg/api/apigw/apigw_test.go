@@ -117,7 +117,8 @@ func TestRequestConversion(t *testing.T) {
 func TestWireFromTheEnvironment(t *testing.T) {
 	for k, v := range map[string]string{
 		"EFSKEEPER_TABLE": "efskeeper", "EFSKEEPER_REGION_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/111111111111/efskeeper-region",
-		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+		"EFSKEEPER_TOPIC_ARN": "arn:aws:sns:eu-west-1:111111111111:efskeeper",
+		"AWS_REGION":          "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
 		"AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
 	} {
 		t.Setenv(k, v)

@@ -23,11 +23,12 @@ const Function = "api"
 const VarIndexBucket = "INDEX_BUCKET"
 
 // The api function's row of the deployment contract (DESIGN.md): the
-// table, and the region queue for on-demand runs; the role names have
-// defaults. EFSKEEPER_INDEX_BUCKET is read by Wire.
+// table, the region queue for on-demand runs, the topic (an on-demand run
+// that selects nothing, or a restore that AWS refuses at once, ends at once
+// and is mailed); the role names have defaults. EFSKEEPER_INDEX_BUCKET is read by Wire.
 func init() {
 	if _, ok := lambdafn.Contract[Function]; !ok {
-		lambdafn.Contract[Function] = []string{lambdafn.VarTable, lambdafn.VarRegionQueueURL, lambdafn.VarBackupRoleName, lambdafn.VarMemberRoleName}
+		lambdafn.Contract[Function] = []string{lambdafn.VarTable, lambdafn.VarRegionQueueURL, lambdafn.VarTopicARN, lambdafn.VarBackupRoleName, lambdafn.VarMemberRoleName}
 	}
 }
 
