@@ -57,7 +57,17 @@ JSON; two runs with the same --seed write the same report.`,
 			if err != nil {
 				return err
 			}
-			opts := simrun.Options{Seed: seed, Days: days, Faults: faults, Build: simrun.DemoWorld, Script: simrun.DemoScript(), Policies: pols}
+			treeDir, err := os.MkdirTemp("", "efskeeper-demo-trees-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(treeDir)
+			trees, err := simrun.DemoTrees(treeDir)
+			if err != nil {
+				return fmt.Errorf("write the demo file system contents: %w", err)
+			}
+			opts := simrun.Options{Seed: seed, Days: days, Faults: faults, Build: simrun.DemoWorld, Script: simrun.DemoScript(), Policies: pols,
+				Index: &simrun.IndexOptions{Trees: trees}}
 			out := cmd.OutOrStdout()
 			errOut := cmd.ErrOrStderr()
 			var bar *progressbar.ProgressBar

@@ -70,17 +70,33 @@ func DemoWorld(w *sim.World) {
 	w.AddAccount(DemoOther, "ou-ab12-zzzz9999")
 
 	loc := func(a, r string) engine.Loc { return engine.Loc{Account: a, Region: r} }
+	// Each (account, Region) has a VPC where an index worker can reach its
+	// file systems and S3 (public subnets, an internet gateway, egress 2049
+	// and 443); the file systems have mount targets in it.
+	nets := map[engine.Loc]sim.WorkerNetwork{}
+	netOf := func(l engine.Loc) sim.WorkerNetwork {
+		if n, ok := nets[l]; ok {
+			return n
+		}
+		n := w.AddWorkerNetwork(l, len(nets)+1, l.Region+"a", l.Region+"b")
+		nets[l] = n
+		return n
+	}
 	n := 0
 	addFS := func(l engine.Loc, id string, tags map[string]string, gib int64, auto bool) {
 		n++
 		w.AddFileSystem(l, sim.FileSystemSpec{
 			ID: id, Name: fmt.Sprintf("demo-%02d", n), Tags: tags, SizeBytes: gib << 30, AutomaticBackups: auto,
-			MountTargets: []engine.MountTarget{{
-				ID: fmt.Sprintf("fsmt-%017x", n), SubnetID: fmt.Sprintf("subnet-%017x", n), VpcID: "vpc-0demo" + l.Region,
-				AvailabilityZone: l.Region + "a", IPAddress: fmt.Sprintf("10.0.%d.10", n), SecurityGroups: []string{"sg-0demo"},
-			}},
+			MountTargets: netOf(l).MountTargets(id),
 		})
 	}
+	defer func() {
+		// 111111111111/us-east-1: the internet gateway is detached, so
+		// index workers there fail their preflight until the script
+		// attaches it again.
+		l := loc(DemoMgmt, "us-east-1")
+		w.AddInternetGateway(l, sim.InternetGateway{ID: nets[l].InternetGateway})
+	}()
 	gold := map[string]string{"backup": "gold"}
 	org := map[string]string{"backup": "org"}
 
@@ -134,6 +150,13 @@ func DemoScript() []Action {
 			l := engine.Loc{Account: DemoMember, Region: "us-east-1"}
 			w.RemoveVault(l, "legacy") // it never received a backup: it was ambiguous
 			w.AddVault(l, sim.VaultSpec{Name: "legacy"})
+		}},
+		{At: day(15), Note: "admin attaches the internet gateway of the index workers' VPC in 111111111111/us-east-1", Do: func(w *sim.World) {
+			l := engine.Loc{Account: DemoMgmt, Region: "us-east-1"}
+			n := w.Network(l)
+			for _, g := range n.InternetGateways {
+				w.AddInternetGateway(l, sim.InternetGateway{ID: g.ID, AttachedVpcID: n.VPCs[0].ID})
+			}
 		}},
 		{At: day(20), Note: "admin creates a standard vault tagged primary in 333333333333/us-east-1 and untags the air-gapped one", Do: func(w *sim.World) {
 			l := engine.Loc{Account: DemoOther, Region: "us-east-1"}

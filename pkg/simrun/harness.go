@@ -23,6 +23,7 @@ import (
 	"github.com/efskeeper/efskeeper/pkg/policy"
 	"github.com/efskeeper/efskeeper/pkg/sim"
 	"github.com/efskeeper/efskeeper/pkg/store/memory"
+	"github.com/efskeeper/efskeeper/pkg/worker"
 )
 
 // Options configure a run.
@@ -51,6 +52,8 @@ type Options struct {
 	// Drain is how long the run goes on after the last scheduled day, with
 	// no new sessions, so that every session can end (default 3 days).
 	Drain time.Duration
+	// Index, when set, turns on file indexing (see IndexOptions).
+	Index *IndexOptions
 	// Driver, when set, makes the harness call the use-cases through it
 	// (for example through the Lambda handlers) instead of directly.
 	Driver func(e *engine.Engine) Driver
@@ -96,16 +99,25 @@ func (d direct) Retention(ctx context.Context) error { _, err := d.e.Retention(c
 
 // Harness holds a wired system.
 type Harness struct {
-	Opts    Options
-	World   *sim.World
-	Store   engine.Store
-	Engine  *engine.Engine
-	Driver  Driver
-	Queue   *Queue
-	Notices []engine.SessionNotice
-	Stats   Stats
-	crash   *crashStore
-	start   time.Time
+	Opts   Options
+	World  *sim.World
+	Store  engine.Store
+	Engine *engine.Engine
+	Driver Driver
+	Queue  *Queue
+	// Indexing, when Options.Index is set.
+	Indexer   *engine.Indexer
+	Instances *sim.Instances
+	Objects   *worker.MemoryBucket
+	IndexRuns interface {
+		engine.IndexStore
+		engine.WorkerConfigStore
+	}
+	IndexStats IndexStats
+	Notices    []engine.SessionNotice
+	Stats      Stats
+	crash      *crashStore
+	start      time.Time
 	// ticksUntil is the last instant a tick may start sessions.
 	ticksUntil time.Time
 }
@@ -156,14 +168,17 @@ func New(o Options) (*Harness, error) {
 		st = h.crash
 	}
 	h.Queue = &Queue{}
+	notifier := notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
+		h.Notices = append(h.Notices, n)
+		return nil
+	})
 	h.Engine = engine.New(engine.Engine{
 		Store: st, Backup: w.Backup(), FileSystems: w.FileSystems(), Org: w.Organization(),
-		Queue: h.Queue, Notifier: notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
-			h.Notices = append(h.Notices, n)
-			return nil
-		}),
-		Clock: w, Log: o.Log, Config: o.Config,
+		Queue: h.Queue, Notifier: notifier, Clock: w, Log: o.Log, Config: o.Config,
 	})
+	if o.Index != nil {
+		h.setUpIndexing(st, notifier)
+	}
 	h.Driver = direct{h.Engine}
 	if o.Driver != nil {
 		h.Driver = o.Driver(h.Engine)

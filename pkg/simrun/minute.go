@@ -18,12 +18,18 @@ func (h *Harness) Minute(ctx context.Context, tick bool) {
 	}
 	h.drainQueue(ctx)
 	h.deliverEvents(ctx)
+	h.runIndexing(ctx)
 	if now.Minute()%15 == 7 {
 		h.Stats.Reconciles++
 		if err := h.Driver.Reconcile(ctx); err != nil {
 			h.Opts.Log.Warn("reconcile failed", "error", err)
 		}
 		h.drainQueue(ctx)
+		if h.Indexer != nil {
+			if _, err := h.Indexer.Expire(ctx); err != nil {
+				h.Opts.Log.Warn("index expiry failed", "error", err)
+			}
+		}
 	}
 	if now.Minute() == 33 {
 		h.Stats.Retentions++

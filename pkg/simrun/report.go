@@ -93,6 +93,7 @@ type Summary struct {
 	RegionRuns    int            `json:"regionRuns"`
 	Crashes       int            `json:"simulatedCrashes"`
 	StoreOps      int            `json:"storeOps,omitempty"`
+	Indexes       IndexStats     `json:"indexes"`
 	SimulatedTo   string         `json:"simulatedTo"`
 }
 
@@ -204,6 +205,7 @@ func (h *Harness) Report(ctx context.Context) (*Report, error) {
 	r.Summary.EventsDropped = h.Stats.EventsLost
 	r.Summary.RegionRuns = h.Stats.RegionRuns
 	r.Summary.Crashes = h.Stats.Crashes
+	r.Summary.Indexes = h.IndexStats
 	r.Summary.SimulatedTo = ts(h.World.Now())
 	r.Invariants = h.checkInvariants(ctx, sessions, tasksBySession)
 	return r, nil
@@ -246,6 +248,10 @@ func (r *Report) WriteTable(w io.Writer, policies map[string]*policy.Policy) err
 	fmt.Fprintf(w, "%d sessions (%s); %d backups, %d copies completed; %d restore points deleted by retention, %d left EXPIRED by AWS Backup\n",
 		len(r.Sessions), strings.Join(statuses, ", "), r.Summary.Backups, r.Summary.Copies, r.Summary.Deleted, r.Summary.LeftExpired)
 	fmt.Fprintf(w, "%d events delivered, %d region runs, %d simulated crashes\n", r.Summary.Events, r.Summary.RegionRuns, r.Summary.Crashes)
+	if ix := r.Summary.Indexes; ix.Runs > 0 {
+		fmt.Fprintf(w, "file indexes: %d index runs, %d indexes written, %d refused by the network preflight or failed (warnings on their sessions)\n",
+			ix.Runs, ix.Written, ix.Runs-ix.Written)
+	}
 	fmt.Fprintln(w, "invariants:")
 	for _, c := range r.Invariants {
 		mark := "ok  "

@@ -1,0 +1,83 @@
+package simrun
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/index"
+)
+
+// The demo indexes the Account-mode file systems: workers run over the
+// local trees, their indexes land in the bucket and list what the trees
+// hold; the Region whose VPC has no internet route is refused with a
+// warning until the script fixes it.
+func TestDemoIndexesTrees(t *testing.T) {
+	trees, err := DemoTrees(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := demoOptions(t, 3, 17, "none")
+	o.Index = &IndexOptions{Trees: trees}
+	h, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := h.IndexStats
+	if st.Written == 0 || st.Runs <= st.Written {
+		t.Fatalf("index stats %+v: want indexes written and some refused before day 15", st)
+	}
+	const fs = "fs-0a1b2c3d4e5f60001"
+	runs, _, err := h.IndexRuns.FileSystemIndexRuns(ctx, engine.IndexRunQuery{Loc: engine.Loc{Account: DemoMgmt, Region: "eu-west-1"}, FileSystem: fs, DoneOnly: true})
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("done runs of %s: %v (%v)", fs, runs, err)
+	}
+	body, ok := h.Objects.Get(runs[0].IndexKey)
+	if !ok {
+		t.Fatalf("no index object at %s", runs[0].IndexKey)
+	}
+	r, err := index.Open(bytes.NewReader(body), int64(len(body)), &index.OpenOptions{OpenBase: func(key string) (io.ReaderAt, int64, error) {
+		// A delta names its base relative to itself.
+		b, ok := h.Objects.Get(path.Join(path.Dir(runs[0].IndexKey), key))
+		if !ok {
+			return nil, 0, os.ErrNotExist
+		}
+		return bytes.NewReader(b), int64(len(b)), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for e, err := range r.List("home/bob") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e.Path)
+	}
+	sort.Strings(got)
+	want := []string{"home/bob/caf\xe9-latin1.txt", "home/bob/todo\nlist.txt"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("home/bob lists %q, want %q", got, want)
+	}
+	warned := false
+	for _, n := range h.Notices {
+		for _, r := range n.Session.Reasons {
+			if r.Code == engine.ReasonIndexFailed && r.Region == "us-east-1" {
+				warned = true
+			}
+		}
+	}
+	if !warned {
+		t.Errorf("no session warned about the refused index runs in us-east-1")
+	}
+}
