@@ -20,7 +20,6 @@ import (
 	"github.com/efskeeper/efskeeper/pkg/api"
 	"github.com/efskeeper/efskeeper/pkg/engine"
 	"github.com/efskeeper/efskeeper/pkg/simrun"
-	"github.com/efskeeper/efskeeper/pkg/store/memory"
 )
 
 func init() { commandGroups = append(commandGroups, newServeCmd) }
@@ -54,8 +53,10 @@ the reconciler, retention and restores. The simulated clock starts at --start
 (default now) and runs --speed simulated minutes per real second.
 
 Point the CLI at it with --api (requests to loopback addresses are not
-signed), or use curl; the server prints the URL and a few examples. File
-indexes are not simulated: the file routes answer that no index exists.
+signed), or use curl; the server prints the URL and a few examples. The
+Account-mode policy indexes its file systems: simulated workers walk small
+local trees (written to a temporary directory), so that the file routes
+browse, search and show the history of real indexes.
 
 It stops on Ctrl-C.`,
 		Example: `  efskeeper serve --local
@@ -122,18 +123,27 @@ func runLocal(ctx context.Context, o localOptions, out, errOut io.Writer, ready 
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(errOut, &slog.HandlerOptions{Level: o.logLevel}))
+	treeDir, err := os.MkdirTemp("", "efskeeper-serve-trees-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(treeDir)
+	trees, err := simrun.DemoTrees(treeDir)
+	if err != nil {
+		return fmt.Errorf("write the demo file system contents: %w", err)
+	}
 	h, err := simrun.New(simrun.Options{Seed: o.seed, Faults: o.faults, Start: o.start, Days: 100 * 365,
-		Build: simrun.DemoWorld, Script: simrun.DemoScript(), Policies: pols, Log: log})
+		Build: simrun.DemoWorld, Script: simrun.DemoScript(), Policies: pols, Log: log, Index: &simrun.IndexOptions{Trees: trees}})
 	if err != nil {
 		return err
 	}
 	var mu sync.Mutex // held by the loop while it works on the harness
-	restores := engine.NewRestorer(engine.Restorer{Store: memory.NewRestores(), Service: h.World.Restores(), Clock: h.World, Log: log})
+	restores := h.Restorer
 	srv := &api.Server{
 		Engine: engine.New(engine.Engine{Store: h.Store, Org: h.World.Organization(), Queue: lockedQueue{&mu, h.Queue},
 			Clock: h.World, Log: log, Config: h.Engine.Config}),
-		Files:         &api.Files{Runs: memory.NewIndexes(), Open: noIndexObjects},
-		WorkerConfigs: memory.NewIndexes(),
+		Files:         &api.Files{Runs: h.IndexRuns, Open: h.Objects.Open},
+		WorkerConfigs: h.IndexRuns,
 		Restores:      restores,
 		Caller:        func(*http.Request) string { return "local" },
 		Log:           log,
@@ -203,10 +213,6 @@ func runClock(ctx context.Context, speed float64, minute func()) {
 			}
 		}
 	}
-}
-
-func noIndexObjects(_ context.Context, key string) (io.ReaderAt, int64, error) {
-	return nil, 0, engine.Errorf(engine.ENOTFOUND, "index %s: file indexes are not simulated by serve --local", key)
 }
 
 func printLocalBanner(w io.Writer, base string, o localOptions) {

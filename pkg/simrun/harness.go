@@ -114,10 +114,13 @@ type Harness struct {
 		engine.WorkerConfigStore
 	}
 	IndexStats IndexStats
-	Notices    []engine.SessionNotice
-	Stats      Stats
-	crash      *crashStore
-	start      time.Time
+	// Restorer runs restore sessions on the simulated AWS; Restore Job
+	// State Change events reach it like the jobevents function routes them.
+	Restorer *engine.Restorer
+	Notices  []engine.SessionNotice
+	Stats    Stats
+	crash    *crashStore
+	start    time.Time
 	// ticksUntil is the last instant a tick may start sessions.
 	ticksUntil time.Time
 }
@@ -179,6 +182,11 @@ func New(o Options) (*Harness, error) {
 	if o.Index != nil {
 		h.setUpIndexing(st, notifier)
 	}
+	restores, ok := h.Store.(engine.RestoreStore)
+	if !ok {
+		restores = memory.NewRestores()
+	}
+	h.Restorer = engine.NewRestorer(engine.Restorer{Store: restores, Service: w.Restores(), Clock: w, Log: o.Log})
 	h.Driver = direct{h.Engine}
 	if o.Driver != nil {
 		h.Driver = o.Driver(h.Engine)
@@ -282,7 +290,11 @@ func (h *Harness) deliverEvents(ctx context.Context) {
 		var herr error
 		for attempt := 0; attempt < 3; attempt++ {
 			if d, ok := h.Driver.(direct); ok {
-				herr = d.e.HandleJobEvent(ctx, u) // parsed once already
+				if u.Kind == engine.KindRestore {
+					herr = h.Restorer.Update(ctx, u)
+				} else {
+					herr = d.e.HandleJobEvent(ctx, u) // parsed once already
+				}
 			} else {
 				herr = h.Driver.JobEvent(ctx, raw)
 			}

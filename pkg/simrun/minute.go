@@ -25,6 +25,9 @@ func (h *Harness) Minute(ctx context.Context, tick bool) {
 			h.Opts.Log.Warn("reconcile failed", "error", err)
 		}
 		h.drainQueue(ctx)
+		if _, err := h.Restorer.Reconcile(ctx); err != nil {
+			h.Opts.Log.Warn("restore reconcile failed", "error", err)
+		}
 		if h.Indexer != nil {
 			if _, err := h.Indexer.Expire(ctx); err != nil {
 				h.Opts.Log.Warn("index expiry failed", "error", err)
