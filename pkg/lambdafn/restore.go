@@ -64,25 +64,47 @@ func JobEventsWithRestores(e *engine.Engine, r *engine.Restorer) func(context.Co
 	}
 }
 
-// ReconcileResult is what the reconcile function did for backups and for
-// restore sessions.
+// ReconcileResult is what the reconcile function did for backups, restore
+// sessions and index runs.
 type ReconcileResult struct {
 	Backups  engine.ReconcileResult        `json:"backups"`
 	Restores engine.RestoreReconcileResult `json:"restores"`
+	// IndexRunsExpired counts index runs whose worker never reported.
+	IndexRunsExpired int `json:"indexRunsExpired"`
+}
+
+// newExpirer is the part of the indexer the reconcile function needs: it
+// gives up on index runs past their deadline (a worker that never booted
+// or could not write its result), with a warning on their sessions. Nil
+// when the store keeps no index runs.
+func newExpirer(e *engine.Engine) *engine.Indexer {
+	runs, ok := e.Store.(engine.IndexStore)
+	if !ok {
+		return nil
+	}
+	return engine.NewIndexer(engine.Indexer{Store: e.Store, Runs: runs, Notifier: e.Notifier, Clock: e.Clock, Log: e.Log})
 }
 
 // ReconcileWithRestores is Reconcile that also reads back quiet restore
-// jobs. Both run even if one fails.
+// jobs and expires index runs whose worker never reported. Each part runs
+// even if another fails.
 func ReconcileWithRestores(e *engine.Engine, r *engine.Restorer) func(context.Context, json.RawMessage) (ReconcileResult, error) {
 	backups := Reconcile(e)
+	expirer := newExpirer(e)
 	return func(ctx context.Context, payload json.RawMessage) (ReconcileResult, error) {
 		var res ReconcileResult
-		var err1, err2 error
+		var err1, err2, err3 error
 		res.Backups, err1 = backups(ctx, payload)
 		res.Restores, err2 = r.Reconcile(ctx)
 		if err2 != nil {
 			err2 = retryOrLog(ctx, e.Log, "reconcile restores", err2)
 		}
-		return res, errors.Join(err1, err2)
+		if expirer != nil {
+			res.IndexRunsExpired, err3 = expirer.Expire(ctx)
+			if err3 != nil {
+				err3 = retryOrLog(ctx, e.Log, "expire index runs", err3)
+			}
+		}
+		return res, errors.Join(err1, err2, err3)
 	}
 }

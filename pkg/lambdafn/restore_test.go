@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/store/memory"
 )
 
 // lookupStore is a RestoreStore that only records which jobs were looked up.
@@ -80,5 +81,22 @@ func TestNewRestorerFromWiredEngine(t *testing.T) {
 	}
 	if r.Store == nil || r.Service == nil || r.Notifier == nil {
 		t.Fatalf("restorer not fully wired: %+v", r)
+	}
+}
+
+// The reconcile function also expires index runs when its store keeps them.
+func TestReconcileExpiresIndexRuns(t *testing.T) {
+	f := newFixture(t, engine.Config{}, nil)
+	if newExpirer(f.engine) != nil {
+		t.Fatalf("an expirer on a store without index runs")
+	}
+	both := struct {
+		*memory.Store
+		*memory.Indexes
+	}{f.store, memory.NewIndexes()}
+	e := *f.engine
+	e.Store = both
+	if newExpirer(&e) == nil {
+		t.Fatalf("no expirer although the store keeps index runs")
 	}
 }
