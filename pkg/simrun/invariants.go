@@ -250,6 +250,14 @@ func (h *Harness) checkDeletions() []string {
 	for _, p := range pts {
 		byArn[p.Arn] = p
 	}
+	// Points grouped by policy and file system (the source's), so that each
+	// deletion is checked against its own group only.
+	type fsKey struct{ owner, resource string }
+	groups := map[fsKey][]sim.RecoveryPointInfo{}
+	for _, q := range pts {
+		k := fsKey{q.Tags[engine.TagPolicy], sourceResource(q, byArn)}
+		groups[k] = append(groups[k], q)
+	}
 	// Copy jobs by source point, for the running-copy rule.
 	copiesOf := map[string][]sim.JobInfo{}
 	for _, j := range h.World.Jobs() {
@@ -278,9 +286,10 @@ func (h *Harness) checkDeletions() []string {
 		}
 		// Expired: recompute retention over the file system's source points
 		// that existed at deletion time.
+		members := groups[fsKey{owner, src.ResourceArn}]
 		var group []policy.Point
-		for _, q := range pts {
-			if q.CopyOf != "" || q.CompletedAt.IsZero() || q.ResourceArn != src.ResourceArn || q.Tags[engine.TagPolicy] != owner {
+		for _, q := range members {
+			if q.CopyOf != "" || q.CompletedAt.IsZero() {
 				continue
 			}
 			if q.CreatedAt.After(at) || q.Arn != src.Arn && !q.DeletedAt.IsZero() && q.DeletedAt.Before(at) {
@@ -299,11 +308,11 @@ func (h *Harness) checkDeletions() []string {
 		}
 		// Not the newest of its file system in its Region.
 		newest := true
-		for _, q := range pts {
-			if q.Arn == p.Arn || q.Account != p.Account || q.Region != p.Region || q.Tags[engine.TagPolicy] != owner || q.CreatedAt.After(at) {
+		for _, q := range members {
+			if q.Arn == p.Arn || q.Account != p.Account || q.Region != p.Region || q.CreatedAt.After(at) {
 				continue
 			}
-			if q.CompletedAt.IsZero() || sourceResource(q, byArn) != src.ResourceArn || !q.DeletedAt.IsZero() && !q.DeletedAt.After(at) {
+			if q.CompletedAt.IsZero() || !q.DeletedAt.IsZero() && !q.DeletedAt.After(at) {
 				continue
 			}
 			if q.CreatedAt.After(p.CreatedAt) {
