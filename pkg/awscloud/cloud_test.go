@@ -234,7 +234,7 @@ func TestLoadUsesTheDefaultChain(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "TESTKEYFROMENVIRONMENT1")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
 	t.Setenv("AWS_SESSION_TOKEN", "env-token")
 	t.Setenv("AWS_REGION", "ap-southeast-2")
@@ -247,7 +247,7 @@ func TestLoadUsesTheDefaultChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent := f.callsOf("sqs.SendMessage")[0]
-	if sent.AccessKey != "AKIAFROMENVIRONMENT1" || sent.Region != "ap-southeast-2" || sent.Header.Get("X-Amz-Security-Token") != "env-token" {
+	if sent.AccessKey != "TESTKEYFROMENVIRONMENT1" || sent.Region != "ap-southeast-2" || sent.Header.Get("X-Amz-Security-Token") != "env-token" {
 		t.Errorf("Load: key %s Region %s token %q", sent.AccessKey, sent.Region, sent.Header.Get("X-Amz-Security-Token"))
 	}
 }

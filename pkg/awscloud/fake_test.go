@@ -30,7 +30,7 @@ import (
 const (
 	homeAccount   = "111122223333"
 	memberAccount = "222233334444"
-	homeKey       = "AKIAHOMEEXAMPLE00001"
+	homeKey       = "TESTKEYHOMEEXAMPLE001"
 	memberKey     = "ASIAMEMBEREXAMPLE001"
 	memberToken   = "member-session-token"
 )
