@@ -75,11 +75,15 @@ func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) err
 	return nil
 }
 
+// bulkPage is the page size of the use-cases that read every task of a
+// session or policy (a DynamoDB page stops at 1 MB whatever the limit).
+const bulkPage = 1000
+
 func (e *Engine) sessionTasks(ctx context.Context, sessionID string) ([]*Task, error) {
 	var all []*Task
 	cursor := ""
 	for {
-		page, next, err := e.Store.ListTasks(ctx, TaskQuery{SessionID: sessionID, Cursor: cursor})
+		page, next, err := e.Store.ListTasks(ctx, TaskQuery{SessionID: sessionID, Cursor: cursor, Limit: bulkPage})
 		if err != nil {
 			return nil, err
 		}

@@ -73,7 +73,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 	var tasks []*Task
 	cursor := ""
 	for {
-		page, next, err := e.Store.ListTasks(ctx, TaskQuery{PolicyID: p.ID, LiveOnly: true, Cursor: cursor})
+		page, next, err := e.Store.ListTasks(ctx, TaskQuery{PolicyID: p.ID, LiveOnly: true, Cursor: cursor, Limit: bulkPage})
 		if err != nil {
 			return fmt.Errorf("list restore points: %w", err)
 		}
