@@ -193,7 +193,14 @@ func (e *Engine) settle(t *Task, now time.Time) {
 		return
 	}
 	next := func(j Job) {
-		at := now.Add(e.Config.StaleAfter)
+		// A job is looked at StaleAfter after its last news, and a long job
+		// less often as it ages (half its age): a 20-hour EFS backup is read
+		// back a handful of times, not eighty.
+		wait := e.Config.StaleAfter
+		if !j.StartedAt.IsZero() {
+			wait = max(wait, now.Sub(j.StartedAt)/2)
+		}
+		at := now.Add(wait)
 		if j.State == JobRetryWait {
 			at = j.RetryAt
 		}
