@@ -1,6 +1,8 @@
 package walk
 
 import (
+	"bytes"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -61,26 +63,26 @@ func (OS) Readlink(dirfd int, name string, buf []byte) (int, error) {
 // Close implements FS.
 func (OS) Close(fd int) error { return unix.Close(fd) }
 
-// parseDirents appends the names in a getdents64 buffer, skipping "." and
+// parseDirents appends the names in a getdents64 buffer to names, each
+// followed by its NUL, and a reference to each to refs, skipping "." and
 // "..". Records are: ino u64, off s64, reclen u16, type u8, name NUL-ended.
-func parseDirents(buf []byte, names []string) []string {
+func parseDirents(buf []byte, names []byte, refs []nameRef) ([]byte, []nameRef) {
 	for len(buf) >= 19 {
 		reclen := int(buf[16]) | int(buf[17])<<8
 		if reclen < 19 || reclen > len(buf) {
 			break
 		}
 		name := buf[19:reclen]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
-			}
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
 		}
 		buf = buf[reclen:]
 		if len(name) == 0 || (name[0] == '.' && (len(name) == 1 || (len(name) == 2 && name[1] == '.'))) {
 			continue
 		}
-		names = append(names, string(name))
+		refs = append(refs, nameRef{key: nameKey(name), off: uint32(len(names)), n: uint32(len(name))})
+		names = append(names, name...)
+		names = append(names, 0)
 	}
-	return names
+	return names, refs
 }

@@ -12,21 +12,33 @@
 // once all its chunks are done. A single emitter goroutine hands entries to
 // the visitor group by group in key order.
 //
+// Chunks are sized by how long a call takes: when calls are slow (a network
+// file system), a directory is split so that every worker gets a share of
+// it; when they take microseconds (a local or cached tree), a chunk holds
+// enough calls to make handing it out cheap next to them.
+//
 // Memory is bounded: workers only run ahead of the emitter while fewer than
 // Options.MaxBuffered entries are waiting (the task the emitter waits for may
 // always run), so at most MaxBuffered + Workers × (largest directory) names
 // are held, and nothing is kept per entry once it has been visited.
 // The largest single directory is held as a sorted list of names, which is
-// what sorting it requires.
+// what sorting it requires. Names and lstat results are held in flat buffers
+// without pointers (a name buffer per directory, a record per entry), so the
+// garbage collector has nothing to scan in them and a walk allocates per
+// chunk and per directory, not per entry.
 package walk
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -68,13 +80,26 @@ const DefaultWorkers = 64
 const (
 	defaultMaxBuffered = 128 << 10
 	maxChunk           = 256
-	minChunk           = 8
-	defaultMaxFDs      = 4096
-	direntBufSize      = 64 << 10
+	// chunkWork is the least time a chunk should take: handing one out
+	// costs a few microseconds (locks, a channel, a wake-up), so when calls
+	// take a microsecond a chunk holds hundreds of them.
+	chunkWork     = time.Millisecond
+	defaultMaxFDs = 4096
+	direntBufSize = 64 << 10
 	// pathOpenLimit: below this length a closed directory is reopened by
 	// its path from the root, above it component by component.
 	pathOpenLimit = 3000
 )
+
+// nameRef locates one name in its directory's name buffer.
+type nameRef struct {
+	// key is the name's first 8 bytes, big-endian and zero-padded: it
+	// orders most pairs of names without reading the buffer (names hold no
+	// NUL, so padding sorts a prefix first, as bytewise order does).
+	key uint64
+	off uint32 // the name is names[off:off+n], followed by a NUL
+	n   uint32
+}
 
 // dir is a directory whose names have been read.
 type dir struct {
@@ -89,8 +114,9 @@ type dir struct {
 	loaded  chan struct{} // closed when names and chunks are set
 	listErr error         // reading the names failed part way
 
-	names     []string
-	chunks    []*chunk
+	names     []byte    // the names as getdents64 returned them, NUL-terminated
+	refs      []nameRef // sorted bytewise
+	chunks    []chunk
 	nextChunk int // next chunk to hand to a worker
 	undone    int // chunks not finished
 	subdirs   []*dir
@@ -102,16 +128,24 @@ type dir struct {
 // chunk is a run of a directory's children that one worker lstats.
 type chunk struct {
 	lo, hi  int
-	ents    []rawEntry
+	recs    []rec
+	targets []byte // symlink targets of recs
 	errs    []walkErr
 	subdirs []*dir
 	done    chan struct{}
 }
 
-type rawEntry struct {
-	name       string
-	e          index.Entry // Path left empty: the emitter fills it in
-	incomplete bool
+// rec is one child's lstat result. It holds no pointers: its name is in the
+// directory's buffer, a symlink's target in the chunk's.
+type rec struct {
+	name, nameLen     uint32
+	target, targetLen uint32
+	typ               index.Type
+	incomplete        bool
+	mode, uid, gid    uint32
+	size              int64
+	mtime, ctime      int64
+	ino, nlink        uint64
 }
 
 type walkErr struct {
@@ -123,13 +157,18 @@ type walker struct {
 	ctx     context.Context
 	opts    Options
 	fs      FS
+	osFS    bool // fs is OS{}: lstat names in place
 	rootFD  int
 	stats   *Stats
 	maxBuf  int64
 	keptFDs atomic.Int64
+	// callNanos is a running average of the time one lstat takes, which
+	// sizes chunks (0 until the first chunk is done).
+	callNanos atomic.Int64
 
 	mu         sync.Mutex
 	cond       *sync.Cond
+	idle       int // workers waiting on cond
 	head, tail *dir
 	buffered   int64
 	stop       bool
@@ -145,6 +184,15 @@ type walker struct {
 // returns. An error from visit or ctx ends the walk; unreadable parts of the
 // tree do not (see Options.OnError).
 func Walk(ctx context.Context, root string, opts Options, visit func(e *index.Entry) error) error {
+	return walkTree(ctx, root, opts, func(e *index.Entry, _, _ []byte) error { return visit(e) }, true)
+}
+
+// visitFunc receives each entry; dir is its parent's path with a trailing
+// slash ("" for the root's children) and name its name. e.Path is set only
+// when the walk was started with paths.
+type visitFunc func(e *index.Entry, dir, name []byte) error
+
+func walkTree(ctx context.Context, root string, opts Options, visit visitFunc, paths bool) error {
 	if opts.Workers <= 0 {
 		opts.Workers = DefaultWorkers
 	}
@@ -165,6 +213,7 @@ func Walk(ctx context.Context, root string, opts Options, visit func(e *index.En
 		opts.Stats = &Stats{}
 	}
 	w := &walker{ctx: ctx, opts: opts, fs: opts.FS, stats: opts.Stats, maxBuf: int64(opts.MaxBuffered), fds: map[int]struct{}{}}
+	_, w.osFS = opts.FS.(OS)
 	w.cond = sync.NewCond(&w.mu)
 
 	fd, err := w.fs.OpenDir(unix.AT_FDCWD, root)
@@ -177,13 +226,13 @@ func Walk(ctx context.Context, root string, opts Options, visit func(e *index.En
 
 	rootDir := newDir(nil, "", w.rootFD)
 	rootDir.listing = true
-	names, err := w.readNames(fd, make([]byte, direntBufSize))
+	names, refs, err := w.readNames(fd, make([]byte, direntBufSize))
 	if err != nil {
 		return fmt.Errorf("read directory %s: %w", root, err)
 	}
-	w.setNames(rootDir, names)
+	w.setNames(rootDir, names, refs)
 	close(rootDir.loaded)
-	w.buffered = int64(len(names))
+	w.buffered = int64(len(refs))
 	if len(rootDir.chunks) == 0 {
 		return nil
 	}
@@ -197,7 +246,7 @@ func Walk(ctx context.Context, root string, opts Options, visit func(e *index.En
 			w.work()
 		}()
 	}
-	err = w.emit(rootDir, visit)
+	err = w.emit(rootDir, visit, paths)
 	w.mu.Lock()
 	w.stop = true
 	w.cond.Broadcast()
@@ -230,35 +279,54 @@ func (w *walker) closeAll() {
 
 // readNames reads all names of an open directory, sorted bytewise. On error
 // it returns what it read so far.
-func (w *walker) readNames(fd int, buf []byte) ([]string, error) {
-	var names []string
+func (w *walker) readNames(fd int, buf []byte) ([]byte, []nameRef, error) {
+	var names []byte
+	var refs []nameRef
 	for {
 		n, err := w.fs.Getdents(fd, buf)
 		if err != nil {
-			slices.Sort(names)
-			return names, err
+			sortNames(names, refs)
+			return names, refs, err
 		}
 		if n <= 0 {
 			break
 		}
-		names = parseDirents(buf[:n], names)
+		names, refs = parseDirents(buf[:n], names, refs)
 	}
-	slices.Sort(names)
-	return names, nil
+	sortNames(names, refs)
+	return names, refs, nil
+}
+
+// sortNames sorts refs by their names' bytes.
+func sortNames(names []byte, refs []nameRef) {
+	slices.SortFunc(refs, func(a, b nameRef) int {
+		if a.key != b.key {
+			return cmp.Compare(a.key, b.key)
+		}
+		if a.n <= 8 || b.n <= 8 { // one name is all in its key: it is a prefix of the other
+			return cmp.Compare(a.n, b.n)
+		}
+		return bytes.Compare(names[a.off+8:a.off+a.n], names[b.off+8:b.off+b.n])
+	})
 }
 
 func newDir(parent *dir, name string, fd int) *dir {
 	return &dir{parent: parent, name: name, fd: fd, loaded: make(chan struct{}), allDone: make(chan struct{})}
 }
 
-// setNames splits a directory's children into chunks small enough that all
-// workers get a share of a directory of a few hundred entries.
-func (w *walker) setNames(d *dir, names []string) {
-	d.names = names
-	size := len(names) / w.opts.Workers
-	size = max(minChunk, min(maxChunk, size))
-	for lo := 0; lo < len(names); lo += size {
-		d.chunks = append(d.chunks, &chunk{lo: lo, hi: min(lo+size, len(names)), done: make(chan struct{})})
+// setNames splits a directory's children into chunks: one per worker when
+// calls are slow, else big enough to take about chunkWork each.
+func (w *walker) setNames(d *dir, names []byte, refs []nameRef) {
+	d.names, d.refs = names, refs
+	n := len(refs)
+	size := (n + w.opts.Workers - 1) / w.opts.Workers
+	if call := w.callNanos.Load(); call > 0 {
+		size = max(size, int(int64(chunkWork)/call))
+	}
+	size = max(1, min(maxChunk, size))
+	d.chunks = make([]chunk, 0, (n+size-1)/size)
+	for lo := 0; lo < n; lo += size {
+		d.chunks = append(d.chunks, chunk{lo: lo, hi: min(lo+size, n), done: make(chan struct{})})
 	}
 	d.undone = len(d.chunks)
 }
@@ -299,6 +367,17 @@ func (w *walker) replace(d *dir, subs []*dir) {
 	d.prev, d.next = nil, nil
 }
 
+// wake wakes up to n idle workers for n new tasks; it runs under w.mu.
+func (w *walker) wake(n int) {
+	if n >= w.idle {
+		w.cond.Broadcast()
+		return
+	}
+	for ; n > 0; n-- {
+		w.cond.Signal()
+	}
+}
+
 // claim returns the earliest task a worker may take: a directory to list
 // (chunk nil) or a chunk to lstat. It returns a nil dir when there is none.
 func (w *walker) claim() (*dir, *chunk) {
@@ -314,7 +393,7 @@ func (w *walker) claim() (*dir, *chunk) {
 		if d.nextChunk >= len(d.chunks) {
 			continue // being listed, or all chunks taken
 		}
-		c := d.chunks[d.nextChunk]
+		c := &d.chunks[d.nextChunk]
 		if over && c != w.emitWait {
 			return nil, nil
 		}
@@ -327,28 +406,25 @@ func (w *walker) claim() (*dir, *chunk) {
 func (w *walker) work() {
 	buf := make([]byte, direntBufSize)
 	link := make([]byte, 4096)
-	for {
-		w.mu.Lock()
-		var d *dir
-		var c *chunk
-		for {
-			if w.stop {
-				w.mu.Unlock()
-				return
-			}
-			if d, c = w.claim(); d != nil {
-				break
-			}
+	w.mu.Lock()
+	for !w.stop {
+		d, c := w.claim()
+		if d == nil {
+			w.idle++
 			w.cond.Wait()
+			w.idle--
+			continue
 		}
 		w.mu.Unlock()
 		if c == nil {
 			w.list(d, buf)
-			continue
+		} else {
+			w.runChunk(d, c, &link)
+			w.finishChunk(d, c)
 		}
-		w.runChunk(d, c, &link)
-		w.finishChunk(d, c)
+		w.mu.Lock()
 	}
+	w.mu.Unlock()
 }
 
 // dirFD returns d's open descriptor, reopening it if it was closed to save
@@ -414,81 +490,109 @@ func (w *walker) openChain(parts []string) (int, error) {
 
 // list reads a directory's names and makes its chunks.
 func (w *walker) list(d *dir, buf []byte) {
-	var names []string
+	var names []byte
+	var refs []nameRef
 	fd, err := w.dirFD(d)
 	if err == nil {
-		names, err = w.readNames(fd, buf)
+		names, refs, err = w.readNames(fd, buf)
 	}
 	if err != nil {
 		d.listErr = fmt.Errorf("read directory: %w", err)
 	}
 	w.mu.Lock()
-	w.setNames(d, names)
-	w.buffered += int64(len(names))
+	w.setNames(d, names, refs)
+	w.buffered += int64(len(refs))
 	w.noteBuffered()
 	close(d.loaded)
-	w.cond.Broadcast()
+	empty := len(d.chunks) == 0 // read under w.mu: the emitter drops d.chunks once d is done
+	w.wake(len(d.chunks))
 	w.mu.Unlock()
-	if len(d.chunks) == 0 {
+	if empty {
 		w.finishDir(d)
 	}
 }
 
+// lstat stats a NUL-terminated name in the directory fd.
+func (w *walker) lstat(fd int, name []byte, st *unix.Stat_t) error {
+	if w.osFS {
+		return fstatatName(fd, name, st)
+	}
+	return w.fs.Lstat(fd, string(name[:len(name)-1]), st)
+}
+
 func (w *walker) runChunk(d *dir, c *chunk, link *[]byte) {
-	c.ents = make([]rawEntry, 0, c.hi-c.lo)
+	refs := d.refs[c.lo:c.hi]
 	fd, err := w.dirFD(d)
 	if err != nil {
-		for _, name := range d.names[c.lo:c.hi] {
-			c.errs = append(c.errs, walkErr{name, fmt.Errorf("lstat: directory could not be reopened: %w", err)})
+		for _, r := range refs {
+			c.errs = append(c.errs, walkErr{string(d.name0(r)), fmt.Errorf("lstat: directory could not be reopened: %w", err)})
 		}
 		return
 	}
+	start := time.Now()
+	c.recs = make([]rec, 0, len(refs))
 	var st unix.Stat_t
-	for _, name := range d.names[c.lo:c.hi] {
-		if w.ctx.Err() != nil {
+	for i, ref := range refs {
+		if i%16 == 0 && w.ctx.Err() != nil {
 			return
 		}
-		if err := w.fs.Lstat(fd, name, &st); err != nil {
+		name := d.names[ref.off : ref.off+ref.n+1] // with its NUL
+		if err := w.lstat(fd, name, &st); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				err = errors.New("vanished during the walk (lstat: no such file or directory)")
 			} else {
 				err = fmt.Errorf("lstat: %w", err)
 			}
-			c.errs = append(c.errs, walkErr{name, err})
+			c.errs = append(c.errs, walkErr{string(name[:ref.n]), err})
 			continue
 		}
-		re := rawEntry{name: name, e: entryFromStat(&st)}
-		switch re.e.Type {
+		r := recFromStat(&st)
+		r.name, r.nameLen = ref.off, ref.n
+		switch r.typ {
 		case index.TypeSymlink:
-			target, err := w.readlink(fd, name, st.Size, link)
+			r.target = uint32(len(c.targets))
+			var err error
+			c.targets, err = w.readlink(fd, name[:ref.n], st.Size, link, c.targets)
 			if err != nil {
-				c.errs = append(c.errs, walkErr{name, fmt.Errorf("readlink: %w", err)})
+				c.errs = append(c.errs, walkErr{string(name[:ref.n]), fmt.Errorf("readlink: %w", err)})
 			}
-			re.e.Target = target
+			r.targetLen = uint32(len(c.targets)) - r.target
 		case index.TypeDir:
-			sub, err := w.openSubdir(d, fd, name)
+			sub, err := w.openSubdir(d, fd, string(name[:ref.n]))
 			if err != nil {
-				re.incomplete = true
-				c.errs = append(c.errs, walkErr{name, err})
+				r.incomplete = true
+				c.errs = append(c.errs, walkErr{string(name[:ref.n]), err})
 			} else {
 				c.subdirs = append(c.subdirs, sub)
 			}
 		}
-		c.ents = append(c.ents, re)
+		c.recs = append(c.recs, r)
+	}
+	if len(refs) > 0 {
+		per := int64(time.Since(start)) / int64(len(refs))
+		old := w.callNanos.Load()
+		if old == 0 {
+			old = per
+		}
+		w.callNanos.Store(max(1, old+(per-old)/4))
 	}
 }
 
-func (w *walker) readlink(fd int, name string, size int64, link *[]byte) (string, error) {
+// name0 returns the name of r without its NUL.
+func (d *dir) name0(r nameRef) []byte { return d.names[r.off : r.off+r.n] }
+
+// readlink appends the target of name to dst.
+func (w *walker) readlink(fd int, name []byte, size int64, link *[]byte, dst []byte) ([]byte, error) {
 	for {
 		if int64(len(*link)) <= size {
 			*link = make([]byte, size+1)
 		}
-		n, err := w.fs.Readlink(fd, name, *link)
+		n, err := w.fs.Readlink(fd, string(name), *link)
 		if err != nil {
-			return "", err
+			return dst, err
 		}
 		if n < len(*link) {
-			return string((*link)[:n]), nil
+			return append(dst, (*link)[:n]...), nil
 		}
 		*link = make([]byte, 2*len(*link)) // target grew since lstat
 	}
@@ -541,13 +645,12 @@ func (w *walker) finishChunk(d *dir, c *chunk) {
 func (w *walker) finishDir(d *dir) {
 	w.mu.Lock()
 	var subs []*dir
-	for _, ch := range d.chunks {
-		subs = append(subs, ch.subdirs...)
+	for i := range d.chunks {
+		subs = append(subs, d.chunks[i].subdirs...)
 	}
 	d.subdirs = subs
 	w.replace(d, subs)
-	d.names = nil
-	w.cond.Broadcast()
+	w.wake(len(subs))
 	w.mu.Unlock()
 	d.fdMu.Lock()
 	if d.fd >= 0 && d.fd != w.rootFD {
@@ -563,7 +666,7 @@ func (w *walker) finishDir(d *dir) {
 
 // emit hands entries to visit in key order: each directory's chunks in
 // order, then its subdirectories depth first.
-func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
+func (w *walker) emit(root *dir, visit visitFunc, paths bool) error {
 	type frame struct {
 		d      *dir
 		prefix int // length of path buffer for d's children
@@ -580,7 +683,7 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 			w.mu.Lock()
 			w.emitDir = d
 			if w.buffered >= w.maxBuf {
-				w.cond.Broadcast()
+				w.wake(1)
 			}
 			w.mu.Unlock()
 			select {
@@ -594,11 +697,12 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 					w.opts.OnError(string(path[:max(0, len(path)-1)]), d.listErr)
 				}
 			}
-			for _, c := range d.chunks {
+			for i := range d.chunks {
+				c := &d.chunks[i]
 				w.mu.Lock()
 				w.emitWait = c
 				if w.buffered >= w.maxBuf { // only then can a worker wait for this
-					w.cond.Broadcast()
+					w.wake(1)
 				}
 				w.mu.Unlock()
 				select {
@@ -612,17 +716,25 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 				for _, we := range c.errs {
 					w.reportError(path, we)
 				}
-				for i := range c.ents {
-					re := &c.ents[i]
-					e = re.e
-					e.Path = string(append(path, re.name...))
-					e.Incomplete = re.incomplete
-					if err := visit(&e); err != nil {
+				for j := range c.recs {
+					r := &c.recs[j]
+					name := d.names[r.name : r.name+r.nameLen]
+					e = index.Entry{
+						Type: r.typ, Size: r.size, Mode: r.mode, UID: r.uid, GID: r.gid,
+						MTime: r.mtime, CTime: r.ctime, Inode: r.ino, Nlink: r.nlink, Incomplete: r.incomplete,
+					}
+					if paths {
+						e.Path = string(append(path, name...))
+					}
+					if r.typ == index.TypeSymlink {
+						e.Target = string(c.targets[r.target : r.target+r.targetLen])
+					}
+					if err := visit(&e, path, name); err != nil {
 						return err
 					}
 				}
-				w.stats.Entries.Add(int64(len(c.ents)))
-				c.ents, c.errs = nil, nil
+				w.stats.Entries.Add(int64(len(c.recs)))
+				c.recs, c.errs, c.targets = nil, nil, nil
 				w.mu.Lock()
 				wasFull := w.buffered >= w.maxBuf
 				w.buffered -= int64(c.hi - c.lo)
@@ -634,6 +746,7 @@ func (w *walker) emit(root *dir, visit func(*index.Entry) error) error {
 			}
 			<-d.allDone
 			d.chunks = nil
+			d.names, d.refs = nil, nil
 			group = false
 		}
 		if top.next >= len(d.subdirs) {
@@ -657,32 +770,42 @@ func (w *walker) reportError(prefix []byte, we walkErr) {
 	}
 }
 
-func entryFromStat(st *unix.Stat_t) index.Entry {
-	e := index.Entry{
-		Size:  st.Size,
-		Mode:  st.Mode & 0o7777,
-		UID:   st.Uid,
-		GID:   st.Gid,
-		MTime: st.Mtim.Nano(),
-		CTime: st.Ctim.Nano(),
-		Inode: st.Ino,
-		Nlink: uint64(st.Nlink),
+func recFromStat(st *unix.Stat_t) rec {
+	r := rec{
+		size:  st.Size,
+		mode:  st.Mode & 0o7777,
+		uid:   st.Uid,
+		gid:   st.Gid,
+		mtime: st.Mtim.Nano(),
+		ctime: st.Ctim.Nano(),
+		ino:   st.Ino,
+		nlink: uint64(st.Nlink),
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		e.Type = index.TypeDir
+		r.typ = index.TypeDir
 	case unix.S_IFLNK:
-		e.Type = index.TypeSymlink
+		r.typ = index.TypeSymlink
 	case unix.S_IFBLK:
-		e.Type = index.TypeBlock
+		r.typ = index.TypeBlock
 	case unix.S_IFCHR:
-		e.Type = index.TypeChar
+		r.typ = index.TypeChar
 	case unix.S_IFIFO:
-		e.Type = index.TypeFIFO
+		r.typ = index.TypeFIFO
 	case unix.S_IFSOCK:
-		e.Type = index.TypeSocket
+		r.typ = index.TypeSocket
 	default:
-		e.Type = index.TypeFile
+		r.typ = index.TypeFile
 	}
-	return e
+	return r
+}
+
+// nameKey is the first 8 bytes of name, big-endian and zero-padded.
+func nameKey(name []byte) uint64 {
+	if len(name) >= 8 {
+		return binary.BigEndian.Uint64(name)
+	}
+	var b [8]byte
+	copy(b[:], name)
+	return binary.BigEndian.Uint64(b[:])
 }

@@ -1,0 +1,118 @@
+package walk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dirents encodes names as getdents64 records, with "." and ".." first.
+func dirents(names []string) []byte {
+	var buf []byte
+	for i, n := range append([]string{".", ".."}, names...) {
+		reclen := (19 + len(n) + 1 + 7) &^ 7
+		rec := make([]byte, reclen)
+		binary.LittleEndian.PutUint64(rec, uint64(i+1))
+		binary.LittleEndian.PutUint16(rec[16:], uint16(reclen))
+		copy(rec[19:], n)
+		buf = append(buf, rec...)
+	}
+	return buf
+}
+
+func sortedNames(names []byte, refs []nameRef) []string {
+	var out []string
+	for _, r := range refs {
+		if names[r.off+r.n] != 0 {
+			panic("name not NUL-terminated")
+		}
+		out = append(out, string(names[r.off:r.off+r.n]))
+	}
+	return out
+}
+
+// TestSortNamesIsBytewise checks the 8-byte key shortcut against a plain
+// string sort on names that share prefixes of every length around 8.
+func TestSortNamesIsBytewise(t *testing.T) {
+	in := []string{"a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefgh\x01", "abcdefgg\xff", "\xff", "\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+		"\x01", "Z", "z", strings.Repeat("L", 255), strings.Repeat("L", 254), "report_1_2.txt", "report_10_2.txt", "report_1", "report_"}
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("ab\x01\xff")
+	seen := map[string]bool{}
+	for _, n := range in {
+		seen[n] = true
+	}
+	for len(in) < 3000 {
+		b := make([]byte, 1+r.IntN(14))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if !seen[string(b)] {
+			seen[string(b)] = true
+			in = append(in, string(b))
+		}
+	}
+	names, refs := parseDirents(dirents(in), nil, nil)
+	sortNames(names, refs)
+	got := sortedNames(names, refs)
+	want := slices.Clone(in)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("sorted names differ at %d: got %q, want %q", i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func FuzzParseDirents(f *testing.F) {
+	f.Add(dirents([]string{"a", "b\nc", "\xff"}))
+	f.Add(dirents(nil))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		names, refs := parseDirents(buf, nil, nil)
+		sortNames(names, refs)
+		got := sortedNames(names, refs)
+		for i, n := range got {
+			if n == "" || n == "." || n == ".." || strings.IndexByte(n, 0) >= 0 {
+				t.Fatalf("parsed name %q", n)
+			}
+			if i > 0 && bytes.Compare([]byte(got[i-1]), []byte(n)) > 0 {
+				t.Fatalf("names %q and %q out of order", got[i-1], n)
+			}
+		}
+	})
+}
+
+// TestChunkSizeFollowsCallTime: slow calls split a directory across all
+// workers, fast ones make chunks of up to maxChunk.
+func TestChunkSizeFollowsCallTime(t *testing.T) {
+	for _, c := range []struct {
+		call    time.Duration
+		n, want int // entries, entries per chunk
+	}{
+		{0, 1000, 16}, // unknown yet: one share per worker
+		{time.Millisecond, 1000, 16},
+		{time.Millisecond, 10, 1}, // fewer entries than workers
+		{time.Microsecond, 1000, maxChunk},
+		{time.Microsecond, 100, 100},
+		{100 * time.Microsecond, 1000, 16},
+		{20 * time.Microsecond, 1000, 50},
+	} {
+		w := &walker{opts: Options{Workers: 64}}
+		w.callNanos.Store(int64(c.call))
+		d := &dir{}
+		w.setNames(d, nil, make([]nameRef, c.n))
+		if got := d.chunks[0].hi - d.chunks[0].lo; got != c.want {
+			t.Errorf("%d entries at %s per call: chunks of %d, want %d", c.n, c.call, got, c.want)
+		}
+		if last := d.chunks[len(d.chunks)-1]; last.hi != c.n || d.undone != len(d.chunks) {
+			t.Errorf("%d entries: chunks end at %d, %d undone of %d", c.n, last.hi, d.undone, len(d.chunks))
+		}
+	}
+}
