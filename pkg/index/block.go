@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // A block holds consecutive entries in columns, so that zstd sees similar
@@ -94,10 +95,7 @@ func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 // add appends one entry whose key is key. tombstone records a deletion in a
 // delta index (only the key is meaningful then).
 func (b *blockEncoder) add(key []byte, e *Entry, tombstone bool) {
-	shared := 0
-	for shared < len(key) && shared < len(b.prevKey) && key[shared] == b.prevKey[shared] {
-		shared++
-	}
+	shared := commonPrefix(key, b.prevKey)
 	var flags byte
 	if !tombstone {
 		code, _ := typeCode(e.Type)
@@ -130,6 +128,23 @@ func (b *blockEncoder) add(key []byte, e *Entry, tombstone bool) {
 	b.keyBytes += len(key)
 	b.prev = Entry{UID: e.UID, GID: e.GID, MTime: e.MTime, Inode: e.Inode}
 	b.n++
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b,
+// comparing 8 bytes at a time: keys share their directory part, tens of
+// bytes, with the previous key.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // appendRaw appends the raw block to dst.

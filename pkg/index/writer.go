@@ -42,8 +42,8 @@ type Writer struct {
 	key     []byte
 	prevKey []byte
 	haveKey bool
-	dirPath string // parent of the last entry, and its key prefix
-	dirKey  []byte
+	dirPath []byte // parent of the last entry, with a trailing slash ("" for the root)
+	dirKey  []byte // the key prefix of dirPath's children
 	base    source
 	baseRec *record
 	baseCur Entry
@@ -105,31 +105,86 @@ func (w *Writer) AddError(path string, err error) {
 
 // Add appends one entry. Entries must come in strictly increasing key order.
 func (w *Writer) Add(e *Entry) error {
+	if err := w.check(e, e.Path); err != nil {
+		return err
+	}
+	if !validPath(e.Path) {
+		return fmt.Errorf("add %q to index: not a valid relative path", e.Path)
+	}
+	dir, name := splitPath(e.Path)
+	if !w.haveKey || !w.inDir(dir) {
+		w.enterDir(dir)
+	}
+	w.key, w.prevKey = w.prevKey, w.key
+	w.key = append(append(w.key[:0], w.dirKey...), name...)
+	return w.addKey(e, func() string { return e.Path })
+}
+
+// AddIn appends the entry named name in the directory dir, as Add does for
+// the entry whose Path is dir followed by name; e.Path is not read. dir is
+// a relative path with a trailing slash ("" for the root), which is how a
+// walker holds the directory it is in: this saves building a path string
+// per entry, then splitting and checking it again. Neither dir nor name is
+// kept, so both may be reused buffers.
+func (w *Writer) AddIn(dir, name []byte, e *Entry) error {
+	path := func() string { return string(dir) + string(name) }
+	if err := w.check(e, ""); err != nil {
+		return err
+	}
+	if len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || bytes.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("add %q to index: not a valid relative path", path())
+	}
+	if !w.haveKey || !bytes.Equal(dir, w.dirPath) {
+		if len(dir) > 0 && (dir[len(dir)-1] != '/' || !validPath(string(dir[:len(dir)-1]))) {
+			return fmt.Errorf("add %q to index: not a valid relative path", path())
+		}
+		w.enterDir(string(dir[:max(0, len(dir)-1)]))
+	}
+	w.key, w.prevKey = w.prevKey, w.key
+	w.key = append(append(w.key[:0], w.dirKey...), name...)
+	return w.addKey(e, path)
+}
+
+// check is what Add and AddIn check before the path.
+func (w *Writer) check(e *Entry, path string) error {
 	if w.err != nil {
 		return w.err
 	}
 	if w.closed {
 		return errors.New("add to a closed index writer")
 	}
-	if !validPath(e.Path) {
-		return fmt.Errorf("add %q to index: not a valid relative path", e.Path)
-	}
 	if !e.Type.Valid() {
-		return fmt.Errorf("add %q to index: unknown type %q", e.Path, e.Type)
+		return fmt.Errorf("add %q to index: unknown type %q", path, e.Type)
 	}
 	if e.Size < 0 {
-		return fmt.Errorf("add %q to index: negative size", e.Path)
+		return fmt.Errorf("add %q to index: negative size", path)
 	}
-	dir, name := splitPath(e.Path)
-	if !w.haveKey || dir != w.dirPath {
-		w.dirPath = dir
-		w.dirKey = appendDirPrefix(w.dirKey[:0], dir)
+	return nil
+}
+
+// inDir reports whether dir (without a trailing slash) is w.dirPath.
+func (w *Writer) inDir(dir string) bool {
+	if dir == "" {
+		return len(w.dirPath) == 0
 	}
-	w.key = append(append(w.key[:0], w.dirKey...), name...)
+	return len(w.dirPath) == len(dir)+1 && string(w.dirPath[:len(dir)]) == dir
+}
+
+// enterDir makes dir (without a trailing slash) the current directory.
+func (w *Writer) enterDir(dir string) {
+	w.dirPath = w.dirPath[:0]
+	if dir != "" {
+		w.dirPath = append(append(w.dirPath, dir...), '/')
+	}
+	w.dirKey = appendDirPrefix(w.dirKey[:0], dir)
+}
+
+// addKey adds e under w.key, which must follow w.prevKey.
+func (w *Writer) addKey(e *Entry, path func() string) error {
 	if w.haveKey && bytes.Compare(w.prevKey, w.key) >= 0 {
-		return fmt.Errorf("add %q to index: out of order (entries must come sorted, directory by directory)", e.Path)
+		w.key, w.prevKey = w.prevKey, w.key // the last key added stays the reference
+		return fmt.Errorf("add %q to index: out of order (entries must come sorted, directory by directory)", path())
 	}
-	w.prevKey = append(w.prevKey[:0], w.key...)
 	w.haveKey = true
 	if w.base == nil {
 		w.f.entries++

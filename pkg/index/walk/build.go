@@ -39,7 +39,10 @@ func Build(ctx context.Context, root string, out io.Writer, opts BuildOptions) (
 			opts.Walk.OnError(path, err)
 		}
 	}
-	if err := Walk(ctx, root, wo, w.Add); err != nil {
+	// The writer takes each entry as its directory's path and its name,
+	// which the walker holds anyway: no path string per entry.
+	add := func(e *index.Entry, dir, name []byte) error { return w.AddIn(dir, name, e) }
+	if err := walkTree(ctx, root, wo, add, false); err != nil {
 		return w.Stats(), fmt.Errorf("index %s: %w", root, err)
 	}
 	if err := w.Close(); err != nil {
