@@ -90,7 +90,7 @@ func FuzzParseDirents(f *testing.F) {
 }
 
 // TestChunkSizeFollowsCallTime: slow calls split a directory across all
-// workers, fast ones make chunks of up to maxChunk.
+// workers, fast ones make chunks of about chunkWork.
 func TestChunkSizeFollowsCallTime(t *testing.T) {
 	for _, c := range []struct {
 		call    time.Duration
@@ -99,7 +99,10 @@ func TestChunkSizeFollowsCallTime(t *testing.T) {
 		{0, 1000, 16}, // unknown yet: one share per worker
 		{time.Millisecond, 1000, 16},
 		{time.Millisecond, 10, 1}, // fewer entries than workers
-		{time.Microsecond, 1000, maxChunk},
+		{time.Microsecond, 1000, 1000},
+		{time.Microsecond, 100000, 1000},
+		{100 * time.Nanosecond, 100000, maxChunk},
+		{time.Millisecond, 100000, maxShare},
 		{time.Microsecond, 100, 100},
 		{100 * time.Microsecond, 1000, 16},
 		{20 * time.Microsecond, 1000, 50},

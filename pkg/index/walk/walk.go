@@ -79,11 +79,18 @@ const DefaultWorkers = 64
 
 const (
 	defaultMaxBuffered = 128 << 10
-	maxChunk           = 256
+	// maxShare bounds the chunks of a directory split between workers
+	// because its calls are slow, so that the emitter gets them steadily.
+	maxShare = 256
 	// chunkWork is the least time a chunk should take: handing one out
 	// costs a few microseconds (locks, a channel, a wake-up), so when calls
-	// take a microsecond a chunk holds hundreds of them.
+	// take a microsecond a chunk holds a thousand of them, up to maxChunk.
+	// Then the worker that read a directory's names usually lstats all of
+	// them, while they are in its CPU's cache, and no two threads share
+	// the directory's descriptor (whose reference count every fstatat of
+	// a multithreaded process takes and drops).
 	chunkWork     = time.Millisecond
+	maxChunk      = 4096
 	defaultMaxFDs = 4096
 	direntBufSize = 64 << 10
 	// pathOpenLimit: below this length a closed directory is reopened by
@@ -319,11 +326,11 @@ func newDir(parent *dir, name string, fd int) *dir {
 func (w *walker) setNames(d *dir, names []byte, refs []nameRef) {
 	d.names, d.refs = names, refs
 	n := len(refs)
-	size := (n + w.opts.Workers - 1) / w.opts.Workers
+	size := min(maxShare, (n+w.opts.Workers-1)/w.opts.Workers)
 	if call := w.callNanos.Load(); call > 0 {
-		size = max(size, int(int64(chunkWork)/call))
+		size = max(size, min(maxChunk, int(int64(chunkWork)/call)))
 	}
-	size = max(1, min(maxChunk, size))
+	size = max(1, size)
 	d.chunks = make([]chunk, 0, (n+size-1)/size)
 	for lo := 0; lo < n; lo += size {
 		d.chunks = append(d.chunks, chunk{lo: lo, hi: min(lo+size, n), done: make(chan struct{})})
@@ -417,11 +424,15 @@ func (w *walker) work() {
 		}
 		w.mu.Unlock()
 		if c == nil {
-			w.list(d, buf)
-		} else {
-			w.runChunk(d, c, &link)
-			w.finishChunk(d, c)
+			// The names just read are in this CPU's cache: lstat the
+			// first chunk of them here, unless another worker took it.
+			if c = w.list(d, buf); c == nil {
+				w.mu.Lock()
+				continue
+			}
 		}
+		w.runChunk(d, c, &link)
+		w.finishChunk(d, c)
 		w.mu.Lock()
 	}
 	w.mu.Unlock()
@@ -488,8 +499,9 @@ func (w *walker) openChain(parts []string) (int, error) {
 	return cur, nil
 }
 
-// list reads a directory's names and makes its chunks.
-func (w *walker) list(d *dir, buf []byte) {
+// list reads a directory's names and makes its chunks; it claims and
+// returns the first one when the read-ahead budget allows.
+func (w *walker) list(d *dir, buf []byte) *chunk {
 	var names []byte
 	var refs []nameRef
 	fd, err := w.dirFD(d)
@@ -504,12 +516,20 @@ func (w *walker) list(d *dir, buf []byte) {
 	w.buffered += int64(len(refs))
 	w.noteBuffered()
 	close(d.loaded)
+	var first *chunk
+	if len(d.chunks) > 0 && (w.buffered < w.maxBuf || &d.chunks[0] == w.emitWait) {
+		first = &d.chunks[0]
+		d.nextChunk = 1
+	}
 	empty := len(d.chunks) == 0 // read under w.mu: the emitter drops d.chunks once d is done
-	w.wake(len(d.chunks))
+	if n := len(d.chunks) - d.nextChunk; n > 0 {
+		w.wake(n)
+	}
 	w.mu.Unlock()
 	if empty {
 		w.finishDir(d)
 	}
+	return first
 }
 
 // lstat stats a NUL-terminated name in the directory fd.
