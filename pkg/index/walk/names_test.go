@@ -3,6 +3,7 @@ package walk
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -70,6 +71,29 @@ func TestSortNamesIsBytewise(t *testing.T) {
 	}
 }
 
+// TestSortNamesOrders covers inputs that are hard on quicksorts: sorted,
+// reversed, organ-pipe, and names that share their 8-byte keys.
+func TestSortNamesOrders(t *testing.T) {
+	var base []string
+	for i := 0; i < 2000; i++ {
+		base = append(base, fmt.Sprintf("samekey_%06d", i), fmt.Sprintf("k%04d", i))
+	}
+	slices.Sort(base)
+	rev := slices.Clone(base)
+	slices.Reverse(rev)
+	pipe := append(slices.Clone(base[:len(base)/2]), rev[:len(rev)/2]...)
+	for name, in := range map[string][]string{"sorted": base, "reversed": rev, "organ pipe": pipe} {
+		names, refs := parseDirents(dirents(in), nil, nil)
+		sortNames(names, refs)
+		got := sortedNames(names, refs)
+		want := slices.Clone(in)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s input: names not sorted bytewise", name)
+		}
+	}
+}
+
 func FuzzParseDirents(f *testing.F) {
 	f.Add(dirents([]string{"a", "b\nc", "\xff"}))
 	f.Add(dirents(nil))
@@ -117,5 +141,24 @@ func TestChunkSizeFollowsCallTime(t *testing.T) {
 		if last := d.chunks[len(d.chunks)-1]; last.hi != c.n || d.undone != len(d.chunks) {
 			t.Errorf("%d entries: chunks end at %d, %d undone of %d", c.n, last.hi, d.undone, len(d.chunks))
 		}
+	}
+}
+
+// BenchmarkSortNames sorts a directory of 1000 names shaped like
+// bench/index/gentree's (ns/op is per directory).
+func BenchmarkSortNames(b *testing.B) {
+	words := []string{"report", "data", "img", "backup", "log", "config", "src", "notes", "archive", "build"}
+	exts := []string{".txt", ".json", ".jpg", ".go", ".tar.gz", "", ".csv", ".bin"}
+	var in []string
+	for f := 0; f < 1000; f++ {
+		in = append(in, fmt.Sprintf("%s_%d_%x%s", words[(f*7+3)%len(words)], f, f*2654435761%(1<<20), exts[(f+3)%len(exts)]))
+	}
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+	names, refs := parseDirents(dirents(in), nil, nil)
+	work := make([]nameRef, len(refs))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		copy(work, refs)
+		sortNames(names, work)
 	}
 }

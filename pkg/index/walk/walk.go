@@ -30,11 +30,11 @@ package walk
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -304,17 +304,92 @@ func (w *walker) readNames(fd int, buf []byte) ([]byte, []nameRef, error) {
 	return names, refs, nil
 }
 
-// sortNames sorts refs by their names' bytes.
+// sortNames sorts refs by their names' bytes. It is a quicksort written
+// for nameRef, so that the comparison, mostly of the 8-byte keys, is
+// inlined: slices.SortFunc's call through a function value per comparison
+// made sorting a tenth of a local walk's CPU time.
 func sortNames(names []byte, refs []nameRef) {
-	slices.SortFunc(refs, func(a, b nameRef) int {
-		if a.key != b.key {
-			return cmp.Compare(a.key, b.key)
+	sortRange(names, refs, 2*bits.Len(uint(len(refs))))
+}
+
+// sortRange sorts refs; past depth levels of partitioning (names chosen to
+// defeat the median of three) it hands over to slices.SortFunc, whose
+// pattern-defeating quicksort guarantees n log n.
+func sortRange(names []byte, refs []nameRef, depth int) {
+	for len(refs) > 12 {
+		if depth--; depth < 0 {
+			slices.SortFunc(refs, func(a, b nameRef) int {
+				switch {
+				case refLess(names, a, b):
+					return -1
+				case refLess(names, b, a):
+					return 1
+				}
+				return 0
+			})
+			return
 		}
-		if a.n <= 8 || b.n <= 8 { // one name is all in its key: it is a prefix of the other
-			return cmp.Compare(a.n, b.n)
+		// Median of three as the pivot, moved to refs[0].
+		m, last := len(refs)/2, len(refs)-1
+		if refLess(names, refs[m], refs[0]) {
+			refs[m], refs[0] = refs[0], refs[m]
 		}
-		return bytes.Compare(names[a.off+8:a.off+a.n], names[b.off+8:b.off+b.n])
-	})
+		if refLess(names, refs[last], refs[m]) {
+			refs[last], refs[m] = refs[m], refs[last]
+			if refLess(names, refs[m], refs[0]) {
+				refs[m], refs[0] = refs[0], refs[m]
+			}
+		}
+		refs[0], refs[m] = refs[m], refs[0]
+		p := refs[0]
+		// Hoare partition: refs[1:i] <= p, refs[j+1:] >= p.
+		i, j := 1, last
+		for {
+			for i <= j && refLess(names, refs[i], p) {
+				i++
+			}
+			for i <= j && refLess(names, p, refs[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			refs[i], refs[j] = refs[j], refs[i]
+			i++
+			j--
+		}
+		refs[0], refs[j] = refs[j], refs[0]
+		// Recurse into the smaller side, loop on the larger: the stack
+		// stays logarithmic whatever the names.
+		if j < len(refs)-1-j {
+			sortRange(names, refs[:j], depth)
+			refs = refs[j+1:]
+		} else {
+			sortRange(names, refs[j+1:], depth)
+			refs = refs[:j]
+		}
+	}
+	for i := 1; i < len(refs); i++ {
+		for k := i; k > 0 && refLess(names, refs[k], refs[k-1]); k-- {
+			refs[k], refs[k-1] = refs[k-1], refs[k]
+		}
+	}
+}
+
+// refLess orders two names bytewise, by their keys when they differ.
+func refLess(names []byte, a, b nameRef) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return tailLess(names, a, b)
+}
+
+// tailLess orders two names whose first 8 bytes are equal.
+func tailLess(names []byte, a, b nameRef) bool {
+	if a.n <= 8 || b.n <= 8 { // one name is all in its key: it is a prefix of the other
+		return a.n < b.n
+	}
+	return bytes.Compare(names[a.off+8:a.off+a.n], names[b.off+8:b.off+b.n]) < 0
 }
 
 func newDir(parent *dir, name string, fd int) *dir {
