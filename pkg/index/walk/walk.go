@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -508,6 +509,11 @@ func (w *walker) work() {
 		}
 		w.runChunk(d, c, &link)
 		w.finishChunk(d, c)
+		// On a fast file system workers never block, and the emitter,
+		// readied by the chunk just done, would wait for a preemption
+		// (10 ms) while the read-ahead fills up; then it drains it alone
+		// on one CPU. Yielding here lets it keep up.
+		runtime.Gosched()
 		w.mu.Lock()
 	}
 	w.mu.Unlock()
