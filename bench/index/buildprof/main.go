@@ -35,17 +35,18 @@ func main() {
 	defer stop()
 	for r := 0; r < *runs; r++ {
 		start, cpu0 := time.Now(), prof.CPUTime()
-		n, err := run(*src, *out, *workers, *walkOnly)
+		var st walk.Stats
+		n, err := run(*src, *out, walk.Options{Workers: *workers, Stats: &st}, *walkOnly)
 		if err != nil {
 			log.Fatal(err)
 		}
 		wall, cpu := time.Since(start), prof.CPUTime()-cpu0
-		fmt.Printf("%d entries: wall %.3fs cpu %.3fs (%.2f cores)\n", n, wall.Seconds(), cpu.Seconds(), cpu.Seconds()/wall.Seconds())
+		fmt.Printf("%d entries: wall %.3fs cpu %.3fs (%.2f cores), read-ahead at most %d entries\n",
+			n, wall.Seconds(), cpu.Seconds(), cpu.Seconds()/wall.Seconds(), st.MaxBufferedSeen.Load())
 	}
 }
 
-func run(src, out string, workers int, walkOnly bool) (int64, error) {
-	opts := walk.Options{Workers: workers}
+func run(src, out string, opts walk.Options, walkOnly bool) (int64, error) {
 	if walkOnly {
 		var n int64
 		err := walk.Walk(context.Background(), src, opts, func(*index.Entry) error { n++; return nil })
