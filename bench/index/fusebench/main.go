@@ -111,12 +111,14 @@ type server struct {
 	out   *bufio.Reader
 }
 
-func startServer(backing, mnt string) (*server, error) {
+// startServer starts the child; a non-empty profile is where it writes its
+// CPU profile.
+func startServer(backing, mnt, profile string) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", backing, "-mnt", mnt, "-latency", latency.String())
+	cmd := exec.Command(self, "-serve", backing, "-mnt", mnt, "-latency", latency.String(), "-server-cpuprofile", profile)
 	cmd.Stderr = os.Stderr
 	// The server runs with the machine's processors whatever the walker's
 	// GOMAXPROCS is (it is its own machine, in the model).
@@ -167,7 +169,7 @@ func main() {
 	flag.DurationVar(&latency, "latency", latency, "time each metadata call takes (directory opens take twice that)")
 	serveDir := flag.String("serve", "", "internal: serve this backing directory on -mnt")
 	mntFlag := flag.String("mnt", "", "internal: mount point for -serve")
-	serverProfile := flag.String("server-cpuprofile", "", "write a CPU profile of the FUSE server here")
+	serverProfile := flag.String("server-cpuprofile", "", "write CPU profiles of the FUSE server to this path with the run's number appended")
 	flag.Parse()
 	if *serveDir != "" {
 		stop, err := prof.Start(*serverProfile, "")
@@ -204,8 +206,12 @@ func main() {
 	if *parallelOnly {
 		runs = runs[:3]
 	}
-	for _, w := range runs {
-		srv, err := startServer(backing, mnt)
+	for run, w := range runs {
+		profile := ""
+		if *serverProfile != "" {
+			profile = fmt.Sprintf("%s.%d", *serverProfile, run)
+		}
+		srv, err := startServer(backing, mnt, profile)
 		if err != nil {
 			log.Fatal(err)
 		}
