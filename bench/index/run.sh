@@ -3,9 +3,12 @@
 # prints each figure, the target and PASS/MISS. Ratios come from one run;
 # nothing here is asserted in tests (tests check counts and bytes only).
 #
-# The 1M-entry tree is built once under $BENCH_DIR (default: /dev/shm, a
-# tmpfs, because creating a million files on this machine's disk takes a
-# millisecond each) and reused. Set BENCH_ENTRIES to change its size.
+# The 1M-entry tree is built under $BENCH_DIR (default: /dev/shm, a tmpfs,
+# because creating a million files on this machine's disk takes a
+# millisecond each; on tmpfs it takes a few seconds). The sharing figure
+# changes 1% of its files, whose ctimes cannot be set back, so the next run
+# makes it anew (gentree -max-touched): every run measures the same tree.
+# Set BENCH_ENTRIES to change its size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
