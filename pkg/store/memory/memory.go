@@ -301,26 +301,32 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 			return nil, "", nil
 		}
 	}
-	limit := store.Limit(q.Limit)
-	var keys []key
-	t.descend(before, func(k key) bool {
-		if !q.From.IsZero() && k.at.Before(q.From) || len(keys) > limit {
-			return false
-		}
-		keys = append(keys, k)
-		return true
-	})
-	var next string
-	if len(keys) > limit {
-		keys = keys[:limit]
-		last := keys[limit-1]
-		next = store.EncodeCursor(sessionCursor{At: last.at, ID: last.id})
-	}
+	keys, next := newestFirst(t, before, q.From, store.Limit(q.Limit))
 	out := make([]*engine.Session, len(keys))
 	for i, k := range keys {
 		out[i] = cloneSession(s.sessions[k.id])
 	}
 	return out, next, nil
+}
+
+// newestFirst pages through t from before (exclusive) towards older keys,
+// stopping at from (inclusive, zero for no bound): at most limit keys, and
+// the cursor of the next page ("" at the end).
+func newestFirst(t *tree, before *key, from time.Time, limit int) ([]key, string) {
+	var keys []key
+	t.descend(before, func(k key) bool {
+		if !from.IsZero() && k.at.Before(from) || len(keys) > limit {
+			return false
+		}
+		keys = append(keys, k)
+		return true
+	})
+	if len(keys) <= limit {
+		return keys, ""
+	}
+	keys = keys[:limit]
+	last := keys[limit-1]
+	return keys, store.EncodeCursor(sessionCursor{At: last.at, ID: last.id})
 }
 
 // RunningSessions returns the sessions whose status is Running, oldest first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
 	"github.com/efskeeper/efskeeper/pkg/store"
@@ -108,10 +107,8 @@ func (s *Restores) write(r, old *engine.Restore, v int64) {
 }
 
 // restoreCursor is the position after the last session of a page.
-type restoreCursor struct {
-	At time.Time `json:"at"`
-	ID string    `json:"id"`
-}
+// restoreCursor has the shape newestFirst writes.
+type restoreCursor = sessionCursor
 
 // ListRestores returns sessions newest first (CreatedAt, then id).
 func (s *Restores) ListRestores(_ context.Context, q engine.RestoreQuery) ([]*engine.Restore, string, error) {
@@ -129,21 +126,7 @@ func (s *Restores) ListRestores(_ context.Context, q engine.RestoreQuery) ([]*en
 	if q.RunningOnly {
 		t = &s.running
 	}
-	limit := store.Limit(q.Limit)
-	var keys []key
-	t.descend(before, func(k key) bool {
-		if !q.Since.IsZero() && k.at.Before(q.Since) || len(keys) > limit {
-			return false
-		}
-		keys = append(keys, k)
-		return true
-	})
-	var next string
-	if len(keys) > limit {
-		keys = keys[:limit]
-		last := keys[limit-1]
-		next = store.EncodeCursor(restoreCursor{At: last.at, ID: last.id})
-	}
+	keys, next := newestFirst(t, before, q.Since, store.Limit(q.Limit))
 	out := make([]*engine.Restore, len(keys))
 	for i, k := range keys {
 		out[i] = cloneRestore(s.byID[k.id])
