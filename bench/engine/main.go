@@ -206,6 +206,7 @@ func run(accounts, fsPer, days int) error {
 	}
 	fmt.Println()
 	fmt.Printf("backups completed: %d, copies completed: %d, sessions: %v\n", backups, rep.Summary.Copies, rep.Summary.Sessions)
+	fmt.Printf("events: %d (%d irrelevant), region runs: %d, retention passes: %d\n", h.Stats.Events, h.Stats.EventsIrrelevant, h.Stats.RegionRuns, h.Stats.Retentions)
 	fmt.Printf("simulated days per second: %.2f (whole run %.1fs incl. drain)\n", float64(days)/total.Seconds(), total.Seconds())
 	worstCPU := time.Duration(0)
 	for _, d := range dayCPU {
