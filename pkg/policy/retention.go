@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -185,4 +187,66 @@ func distinct(names []string) []string {
 		}
 	}
 	return out
+}
+
+// EarliestExpiry is when retention should first look at a point made at
+// createdAt for these schedules: the instant its last holder can let it
+// go, that is the latest, over its schedules, of createdAt + days for a
+// days rule and of the Count-th run of the schedule after createdAt for a
+// count rule (a count schedule lets a point go only once Count newer points
+// of it exist, and scheduled runs make them). It reports false when no
+// rule can ever release the point: no schedule, a schedule the policy does
+// not have, an unreadable rule, or a count schedule that fires fewer than
+// Count more times.
+//
+// It is an estimate for scheduling retention's work, never a decision:
+// Retain decides. A late backup makes the Count-th newer point later than
+// its run (retention looks again), and an on-demand run carrying a count
+// schedule can push a point out before this instant (retention then
+// deletes it here, not sooner).
+func (p *Policy) EarliestExpiry(schedules []string, createdAt time.Time) (time.Time, bool) {
+	names := distinct(schedules)
+	if len(names) == 0 {
+		return time.Time{}, false
+	}
+	loc := p.Location()
+	var at time.Time
+	for _, name := range names {
+		i := slices.IndexFunc(p.Schedules, func(s Schedule) bool { return s.Name == name })
+		if i < 0 {
+			return time.Time{}, false
+		}
+		s := p.Schedules[i]
+		var until time.Time
+		switch r := s.Retention; {
+		case r.Days > 0:
+			until = createdAt.Add(time.Duration(r.Days) * 24 * time.Hour)
+		case r.Count > 0:
+			until = createdAt
+			for n := 0; n < r.Count; n++ {
+				next, ok := s.next(until, loc)
+				if !ok {
+					return time.Time{}, false
+				}
+				until = next
+			}
+		default:
+			return time.Time{}, false
+		}
+		at = later(at, until)
+	}
+	return at, true
+}
+
+// RulesDigest identifies what EarliestExpiry and Retain depend on: the
+// time zone and the schedules with their retention. Two policies with the
+// same digest release every point at the same instants, so estimates made
+// under one hold under the other.
+func (p *Policy) RulesDigest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q\n", p.Timezone)
+	for _, s := range p.Schedules {
+		fmt.Fprintf(h, "%q %q %q %q %d %d %d %d\n", s.Name, s.Kind, s.At, s.Days, s.DayOfMonth, s.Month, s.Retention.Days, s.Retention.Count)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

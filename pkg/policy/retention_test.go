@@ -176,3 +176,109 @@ func BenchmarkRetain(b *testing.B) {
 		p.Retain(points, now)
 	}
 }
+
+// EarliestExpiry against Retain: for points made at their runs, Retain
+// keeps each point until its estimate and lets it go at it; for points made
+// late (each backup some minutes after its run), never before it.
+func TestEarliestExpiryMatchesRetain(t *testing.T) {
+	for _, name := range []string{"account-prod.json", "org-all.json"} {
+		p := examplePolicy(t, name)
+		runs := p.Runs(utc("2025-01-01T00:00:00Z"), utc("2025-09-01T00:00:00Z"))
+		for _, late := range []bool{false, true} {
+			points := make([]Point, len(runs))
+			for i, r := range runs {
+				at := r.At
+				if late {
+					at = at.Add(time.Duration(i*37%90) * time.Minute)
+				}
+				points[i] = Point{ID: fmt.Sprintf("%04d", i), CreatedAt: at, Schedules: r.Schedules}
+			}
+			// existing returns the points made by `now` and the index of
+			// point i among them.
+			decisionAt := func(i int, now time.Time) Decision {
+				var made []Point
+				for _, pt := range points {
+					if !pt.CreatedAt.After(now) {
+						made = append(made, pt)
+					}
+				}
+				return p.Retain(made, now)[i]
+			}
+			checked := 0
+			for i, pt := range points {
+				at, ok := p.EarliestExpiry(pt.Schedules, pt.CreatedAt)
+				if !ok {
+					t.Fatalf("%s: point %s (%v) has no estimate", name, pt.ID, pt.Schedules)
+				}
+				if at.After(utc("2025-08-01T00:00:00Z")) {
+					continue // its pushers are beyond the window
+				}
+				checked++
+				if d := decisionAt(i, at.Add(-time.Nanosecond)); !d.Keep {
+					t.Errorf("%s late=%v: point %s %v released before its estimate %s: %s", name, late, pt.ID, pt.Schedules, at, d.Reason)
+				}
+				if !late {
+					if d := decisionAt(i, at); d.Keep {
+						t.Errorf("%s: point %s %v still kept at its estimate %s: %s", name, pt.ID, pt.Schedules, at, d.Reason)
+					}
+				}
+			}
+			if checked < 100 {
+				t.Fatalf("%s: only %d points checked", name, checked)
+			}
+		}
+	}
+}
+
+func TestEarliestExpiryNever(t *testing.T) {
+	p := &Policy{Timezone: "UTC", Schedules: []Schedule{
+		daily("d"), // no times: never fires
+		{Name: "y", Kind: KindYearly, At: []string{"01:00"}, DayOfMonth: 1, Month: 1, Retention: Retention{Count: 2}},
+		{Name: "odd", Kind: KindDaily, At: []string{"01:00"}},
+	}}
+	p.Schedules[0].Retention = Retention{Count: 1}
+	at := utc("2025-03-01T00:00:00Z")
+	for _, c := range []struct {
+		schedules []string
+		ok        bool
+		want      time.Time
+	}{
+		{nil, false, time.Time{}},
+		{[]string{"gone"}, false, time.Time{}},
+		{[]string{"d"}, false, time.Time{}},
+		{[]string{"odd"}, false, time.Time{}},
+		{[]string{"y"}, true, utc("2027-01-01T01:00:00Z")},
+		{[]string{"y", "gone"}, false, time.Time{}},
+	} {
+		got, ok := p.EarliestExpiry(c.schedules, at)
+		if ok != c.ok || !got.Equal(c.want) {
+			t.Errorf("EarliestExpiry(%v) = %s, %v; want %s, %v", c.schedules, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestRulesDigest(t *testing.T) {
+	p := examplePolicy(t, "account-prod.json")
+	base := p.RulesDigest()
+	q := examplePolicy(t, "account-prod.json")
+	q.Name, q.Retries.Count, q.Source.Regions = "other", 9, []string{"eu-west-1"}
+	if q.RulesDigest() != base {
+		t.Error("the digest changed with fields retention does not read")
+	}
+	for name, change := range map[string]func(*Policy){
+		"timezone":  func(p *Policy) { p.Timezone = "America/New_York" },
+		"days":      func(p *Policy) { p.Schedules[0].Retention.Days++ },
+		"count":     func(p *Policy) { p.Schedules[1].Retention.Count++ },
+		"time":      func(p *Policy) { p.Schedules[1].At = []string{"04:00"} },
+		"weekday":   func(p *Policy) { p.Schedules[1].Days = []string{"mon"} },
+		"month day": func(p *Policy) { p.Schedules[2].DayOfMonth = 2 },
+		"name":      func(p *Policy) { p.Schedules[0].Name = "nightly" },
+		"removed":   func(p *Policy) { p.Schedules = p.Schedules[:2] },
+	} {
+		q := examplePolicy(t, "account-prod.json")
+		change(q)
+		if q.RulesDigest() == base {
+			t.Errorf("changing the %s leaves the digest as it was", name)
+		}
+	}
+}
