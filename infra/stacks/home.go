@@ -36,6 +36,7 @@ var TableIndexes = [][3]string{
 	{"gsi1", "gsi1pk", "gsi1sk"},
 	{"gsi2", "gsi2pk", "gsi2sk"},
 	{"gsi3", "gsi3pk", "gsi3sk"},
+	{"gsi4", "gsi4pk", "gsi4sk"},
 }
 
 // home holds what the parts of the home stack share while it is built.

@@ -26,6 +26,8 @@ func (e *Engine) SavePolicy(ctx context.Context, p *policy.Policy, ifVersion int
 		next := &PolicyRecord{Policy: p, CreatedAt: now, Watermark: now}
 		if prev != nil {
 			next.Version, next.CreatedAt, next.Watermark = prev.Version, prev.CreatedAt, prev.Watermark
+			// Retention sweeps again only if the rules differ from these.
+			next.RetentionRules = prev.RetentionRules
 		}
 		reschedule(next, now)
 		return next
@@ -180,14 +182,13 @@ func deleteVersioned[T comparable](ctx context.Context, v versioned[T], ifVersio
 // watermark moves to now (runs of the new schedules before the write are
 // not the admin's intent, and the tick would otherwise catch them up from a
 // watermark that can be weeks old), NextRunAt is the first run after it, as
-// the tick computes it, and retention looks at the policy again at its next
-// pass, since the retention rules may have changed.
+// the tick computes it. (Retention notices changed rules by their digest,
+// PolicyRecord.RetentionRules.)
 func reschedule(rec *PolicyRecord, now time.Time) {
 	if now.After(rec.Watermark) {
 		rec.Watermark = now
 	}
 	rec.NextRunAt = nextRunAt(rec.Policy, rec.Watermark)
-	rec.RetentionDueAt = time.Time{}
 	rec.UpdatedAt = now
 }
 

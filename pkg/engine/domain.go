@@ -35,9 +35,12 @@ type PolicyRecord struct {
 	// NextRunAt is the first run after Watermark (zero when the policy is
 	// disabled or has no future run). Due queries select on it.
 	NextRunAt time.Time `json:"nextRunAt"`
-	// RetentionDueAt is the earliest instant at which retention may have
-	// something to do for this policy; zero means "run at the next pass".
-	RetentionDueAt time.Time `json:"retentionDueAt"`
+	// RetentionRules is the policy's RulesDigest when retention last set
+	// the RetainAt of every task of the policy ("" never). While it differs
+	// from the policy's digest (a new policy, or an admin changed the
+	// schedules or their retention), the next retention pass sweeps all
+	// of the policy's live tasks instead of its work list.
+	RetentionRules string    `json:"retentionRules,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt"`
 }
@@ -315,9 +318,17 @@ type Task struct {
 	// NextCheckAt is when the reconciler should next look at a non-terminal
 	// task: a retry that is due, or a job whose events may have been lost.
 	NextCheckAt time.Time `json:"nextCheckAt,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-	Version     int64     `json:"version"`
+	// RetainAt is when retention should next look at the task's points
+	// (zero: never, as no rule can release them or no deletion is left to
+	// try). The region run sets it from the policy's EarliestExpiry of the
+	// scheduled instant, the completed backup moves it by the backup's
+	// delay, and every retention pass that looks at the task sets it
+	// again. Stores list a task for retention (TaskQuery.RetainBy) only
+	// while InRetention.
+	RetainAt  time.Time `json:"retainAt,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Version   int64     `json:"version"`
 }
 
 // TaskID derives a task id.
@@ -327,6 +338,12 @@ func TaskID(sessionID string, l Loc, fileSystem string) string {
 
 // ID returns the task's id.
 func (t *Task) ID() string { return TaskID(t.SessionID, t.Loc, t.FileSystem) }
+
+// InRetention reports whether the task is on retention's work list: it is
+// terminal, holds a live point and has a RetainAt.
+func (t *Task) InRetention() bool {
+	return t.Phase.Terminal() && !t.RetainAt.IsZero() && t.Live()
+}
 
 // Live reports whether the task holds a recovery point that retention has
 // not deleted yet (the source or any copy).

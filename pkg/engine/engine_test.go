@@ -20,11 +20,18 @@ var (
 
 func accountPolicy(t *testing.T, backupVault, copyVault string) *policy.Policy {
 	t.Helper()
+	return accountPolicyKeeping(t, backupVault, copyVault, `{"days": 3}`)
+}
+
+// accountPolicyKeeping is accountPolicy with the daily schedule's
+// retention rule as JSON.
+func accountPolicyKeeping(t *testing.T, backupVault, copyVault, retention string) *policy.Policy {
+	t.Helper()
 	doc := `{"id": "p1", "name": "P1", "timezone": "UTC",
 	  "source": {"mode": "account", "accounts": ["` + acct + `"], "regions": ["eu-west-1"], "tags": [{"key": "backup", "value": "yes"}]},
 	  "backup": {"vaults": [{"region": "*", "vault": "` + backupVault + `"}]},
 	  "copies": {"mappings": [{"sourceRegion": "*", "targetRegion": "eu-central-1", "vault": "` + copyVault + `"}]},
-	  "schedules": [{"name": "daily", "kind": "daily", "at": ["01:00"], "retention": {"days": 3}}],
+	  "schedules": [{"name": "daily", "kind": "daily", "at": ["01:00"], "retention": ` + retention + `}],
 	  "retries": {"count": 1, "intervalMinutes": 10}}`
 	p, probs := policy.Parse([]byte(doc))
 	if len(probs) > 0 {
@@ -48,7 +55,14 @@ func world(vaults func(w *sim.World)) func(w *sim.World) {
 
 func runDays(t *testing.T, p *policy.Policy, build func(*sim.World), faults string, days int) (*simrun.Harness, *simrun.Report) {
 	t.Helper()
-	h, err := simrun.New(simrun.Options{Seed: 3, Days: days, Faults: faults, Build: build, Policies: []*policy.Policy{p}})
+	return runHarness(t, simrun.Options{Seed: 3, Days: days, Faults: faults, Build: build, Policies: []*policy.Policy{p}})
+}
+
+// runHarness runs the harness to its end and fails the test on any
+// invariant that does not hold.
+func runHarness(t *testing.T, o simrun.Options) (*simrun.Harness, *simrun.Report) {
+	t.Helper()
+	h, err := simrun.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,10 +80,15 @@ func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) err
 const bulkPage = 1000
 
 func (e *Engine) sessionTasks(ctx context.Context, sessionID string) ([]*Task, error) {
+	return e.allTasks(ctx, TaskQuery{SessionID: sessionID})
+}
+
+// allTasks reads every page of a task listing.
+func (e *Engine) allTasks(ctx context.Context, q TaskQuery) ([]*Task, error) {
 	var all []*Task
-	cursor := ""
+	q.Limit = bulkPage
 	for {
-		page, next, err := e.Store.ListTasks(ctx, TaskQuery{SessionID: sessionID, Cursor: cursor, Limit: bulkPage})
+		page, next, err := e.Store.ListTasks(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +96,7 @@ func (e *Engine) sessionTasks(ctx context.Context, sessionID string) ([]*Task, e
 		if next == "" {
 			return all, nil
 		}
-		cursor = next
+		q.Cursor = next
 	}
 }
 

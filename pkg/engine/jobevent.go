@@ -119,12 +119,13 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 					u.CreatedAt = d.CreatedAt
 				}
 			}
-			t.PointCreatedAt = u.CreatedAt
+			made := u.CreatedAt
+			if made.IsZero() {
+				made = t.Backup.StartedAt
+			}
+			t.pointMade(made)
 			if u.SizeBytes > 0 {
 				t.SizeBytes = u.SizeBytes
-			}
-			if t.PointCreatedAt.IsZero() {
-				t.PointCreatedAt = t.Backup.StartedAt
 			}
 			log.InfoContext(ctx, "backup completed", "job", u.JobID, "recoveryPoint", t.RecoveryPointArn)
 			t.Phase = PhaseCopy

@@ -98,11 +98,21 @@ type SessionQuery struct {
 }
 
 // TaskQuery filters ListTasks. Exactly one of SessionID or PolicyID is set.
+// Tasks come in id order (a policy's by session, as session ids carry
+// their instant), except with RetainBy.
 type TaskQuery struct {
 	SessionID string
 	PolicyID  string
 	// LiveOnly keeps tasks that still hold a recovery point (Task.Live).
 	LiveOnly bool
+	// FileSystem, with PolicyID, Loc and LiveOnly, keeps the tasks of one
+	// file system: the points retention decides on together.
+	Loc        Loc
+	FileSystem string
+	// RetainBy, with PolicyID alone, lists retention's work list instead:
+	// the tasks that are InRetention with a RetainAt at or before it, by
+	// RetainAt, then id.
+	RetainBy time.Time
 	Cursor   string
 	Limit    int
 }

@@ -136,6 +136,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 			MaxAttempts: p.Retries.Count + 1, RetryInterval: p.Retries.IntervalMinutes,
 			Index: p.Indexing.Enabled, Lifecycle: lifecycle(p),
 		}
+		t.RetainAt = retainEstimate(p, t)
 		if resumed {
 			existing, err := e.Store.GetTask(ctx, t.ID())
 			if err == nil {

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -38,6 +40,13 @@ type RetentionResult struct {
 // Region); never a point under a running copy; at most MaxDeletesPerRun per
 // pass; DryRun lists instead of deleting. A successful DeleteRecoveryPoint
 // is read back, because AWS may only have moved the point to EXPIRED.
+//
+// A pass reads only the work list of each policy: the file systems with a
+// task whose RetainAt has come (Task.RetainAt, TaskQuery.RetainBy), each
+// decided as a whole, since a count rule and the newest-point safeguard
+// depend on all of a file system's points. When a policy's retention rules
+// are new or changed (PolicyRecord.RetentionRules), the pass sweeps every
+// live task of the policy once and sets its RetainAt anew.
 func (e *Engine) Retention(ctx context.Context) (RetentionResult, error) {
 	var res RetentionResult
 	now := e.now()
@@ -48,9 +57,6 @@ func (e *Engine) Retention(ctx context.Context) (RetentionResult, error) {
 	budget := e.Config.MaxDeletesPerRun
 	var errs []error
 	for _, rec := range recs {
-		if !rec.RetentionDueAt.IsZero() && rec.RetentionDueAt.After(now) {
-			continue
-		}
 		res.Policies++
 		if err := e.retainPolicy(ctx, rec, now, &budget, &res); err != nil {
 			errs = append(errs, fmt.Errorf("retention of policy %s: %w", rec.Policy.ID, err))
@@ -68,87 +74,90 @@ type point struct {
 	arn       string
 }
 
+// fileSystemKey names the tasks retention decides on together.
+type fileSystemKey struct {
+	loc Loc
+	fs  string
+}
+
 func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.Time, budget *int, res *RetentionResult) error {
 	p := rec.Policy
-	var tasks []*Task
-	cursor := ""
-	for {
-		page, next, err := e.Store.ListTasks(ctx, TaskQuery{PolicyID: p.ID, LiveOnly: true, Cursor: cursor, Limit: bulkPage})
-		if err != nil {
-			return fmt.Errorf("list restore points: %w", err)
-		}
-		tasks = append(tasks, page...)
-		if next == "" {
-			break
-		}
-		cursor = next
+	if digest := p.RulesDigest(); rec.RetentionRules != digest {
+		return e.sweepPolicy(ctx, rec, digest, now, budget, res)
 	}
-	groups := map[string][]*Task{}
-	var keys []string
-	for _, t := range tasks {
-		if !t.Live() || t.PointCreatedAt.IsZero() {
-			continue
+	done := map[fileSystemKey]bool{}
+	q := TaskQuery{PolicyID: p.ID, RetainBy: now, Limit: bulkPage}
+	for {
+		page, next, err := e.Store.ListTasks(ctx, q)
+		if err != nil {
+			return fmt.Errorf("list the restore points due: %w", err)
 		}
-		k := t.Loc.Account + "/" + t.Loc.Region + "/" + t.FileSystem
+		for _, t := range page {
+			k := fileSystemKey{t.Loc, t.FileSystem}
+			if done[k] {
+				continue
+			}
+			done[k] = true
+			if *budget <= 0 {
+				res.Capped = true
+				return nil
+			}
+			group, err := e.allTasks(ctx, TaskQuery{PolicyID: p.ID, Loc: t.Loc, FileSystem: t.FileSystem, LiveOnly: true})
+			if err != nil {
+				return fmt.Errorf("list the restore points of %s in %s: %w", t.FileSystem, t.Loc, err)
+			}
+			if !slices.ContainsFunc(group, func(g *Task) bool { return g.ID() == t.ID() }) {
+				group = append(group, t) // the file system's listing lags a write
+			}
+			if err := e.retainGroup(ctx, p, group, now, budget, res, false); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		q.Cursor = next
+	}
+}
+
+// sweepPolicy decides on every live point of the policy, deleting what
+// has expired within the budget, sets the RetainAt of every terminal task
+// (now for the expired points the budget left), and then records the
+// rules it did this under.
+func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest string, now time.Time, budget *int, res *RetentionResult) error {
+	p := rec.Policy
+	tasks, err := e.allTasks(ctx, TaskQuery{PolicyID: p.ID, LiveOnly: true})
+	if err != nil {
+		return fmt.Errorf("list restore points: %w", err)
+	}
+	groups := map[fileSystemKey][]*Task{}
+	var keys []fileSystemKey
+	for _, t := range tasks {
+		k := fileSystemKey{t.Loc, t.FileSystem}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
 		groups[k] = append(groups[k], t)
 	}
-	sort.Strings(keys)
-	dueAt := time.Time{}
-	later := func(at time.Time) {
-		if !at.IsZero() && (dueAt.IsZero() || at.Before(dueAt)) {
-			dueAt = at
-		}
-	}
+	slices.SortFunc(keys, func(a, b fileSystemKey) int {
+		return cmp.Or(cmp.Compare(a.loc.Account, b.loc.Account), cmp.Compare(a.loc.Region, b.loc.Region), cmp.Compare(a.fs, b.fs))
+	})
 	for _, k := range keys {
-		group := groups[k]
-		sort.Slice(group, func(i, j int) bool { return group[i].PointCreatedAt.Before(group[j].PointCreatedAt) })
-		points := make([]policy.Point, len(group))
-		for i, t := range group {
-			points[i] = policy.Point{ID: t.ID(), CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
-		}
-		decisions := p.Retain(points, now)
-		protected := newestPoints(group)
-		for i, d := range decisions {
-			t := group[i]
-			res.Points++
-			if d.Keep {
-				later(d.ExpiresAt)
-				continue
-			}
-			if *budget <= 0 {
-				res.Capped = true
-				later(now)
-				continue
-			}
-			retry, err := e.expireTask(ctx, p.ID, t, protected, now, budget, res)
-			if err != nil {
-				return err
-			}
-			if retry {
-				later(now.Add(time.Hour))
-			}
-		}
-	}
-	if hasCountRule(p) {
-		// A new point may push an old one out of a count: look again a while
-		// after the next run, when its backups should have completed.
-		if run, ok := p.NextRun(now); ok {
-			later(run.At.Add(6 * time.Hour))
+		if err := e.retainGroup(ctx, p, groups[k], now, budget, res, true); err != nil {
+			return err
 		}
 	}
 	if e.Config.DryRun {
 		return nil
 	}
-	_, err := update(ctx,
+	_, err = update(ctx,
 		func(ctx context.Context) (*PolicyRecord, error) { return e.Store.GetPolicy(ctx, p.ID) },
 		func(r *PolicyRecord) (bool, error) {
-			if r.RetentionDueAt.Equal(dueAt) {
+			// Rules changed during the sweep: the next pass sweeps again.
+			if r.RetentionRules == digest || r.Policy.RulesDigest() != digest {
 				return false, nil
 			}
-			r.RetentionDueAt = dueAt
+			r.RetentionRules = digest
 			return true, nil
 		},
 		e.Store.PutPolicy)
@@ -158,13 +167,119 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 	return err
 }
 
-func hasCountRule(p *policy.Policy) bool {
-	for _, s := range p.Schedules {
-		if s.Retention.Count > 0 {
-			return true
+// retainGroup decides on the points of one file system, deletes the
+// expired ones the budget allows, and sets the RetainAt of its terminal
+// tasks: every one in a sweep; otherwise the due ones, and others only to
+// bring their next look forward.
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *int, res *RetentionResult, sweep bool) error {
+	group := tasks[:0:0]
+	for _, t := range tasks {
+		if t.Live() && !t.PointCreatedAt.IsZero() {
+			group = append(group, t)
 		}
 	}
-	return false
+	sort.Slice(group, func(i, j int) bool { return group[i].PointCreatedAt.Before(group[j].PointCreatedAt) })
+	points := make([]policy.Point, len(group))
+	for i, t := range group {
+		points[i] = policy.Point{ID: t.ID(), CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
+	}
+	decisions := p.Retain(points, now)
+	protected := newestPoints(group)
+	for i, d := range decisions {
+		t := group[i]
+		res.Points++
+		var next time.Time
+		changed := false
+		switch {
+		case d.Keep && !d.ExpiresAt.IsZero():
+			next = d.ExpiresAt
+		case d.Keep:
+			// Held until newer points come (a count rule), or for good (a
+			// schedule the policy no longer has).
+			switch est := retainEstimate(p, t); {
+			case est.After(now):
+				next = est
+			case !est.IsZero():
+				next = backoff(est, now)
+			}
+		case *budget <= 0:
+			res.Capped = true
+			next = now
+			if !t.RetainAt.IsZero() && t.RetainAt.Before(now) {
+				next = t.RetainAt // keep its place on the work list
+			}
+		default:
+			out := e.expireTask(ctx, p.ID, t, protected, now, budget, res)
+			changed = out.changed
+			switch {
+			case out.retry:
+				next = now.Add(time.Hour)
+			case out.protected:
+				next = backoff(d.ExpiresAt, now)
+			}
+		}
+		if !t.Phase.Terminal() {
+			// Events still write it; its RetainAt counts once it is done.
+			next = t.RetainAt
+		} else if !sweep && !changed {
+			due := !t.RetainAt.IsZero() && !t.RetainAt.After(now)
+			if !due && (next.IsZero() || !t.RetainAt.IsZero() && !next.Before(t.RetainAt)) {
+				next = t.RetainAt
+			}
+		}
+		if !changed && next.Equal(t.RetainAt) {
+			continue
+		}
+		if e.Config.DryRun {
+			continue
+		}
+		t.RetainAt = next
+		t.UpdatedAt = now
+		if err := e.Store.PutTask(ctx, t); err != nil {
+			if IsConflict(err) {
+				continue // the task changed meanwhile; it stays on the list
+			}
+			return fmt.Errorf("record retention of %s: %w", t.ID(), err)
+		}
+	}
+	return nil
+}
+
+// retainEstimate is the policy's EarliestExpiry for a task's point, moved
+// by how late its backup was made after the scheduled instant; zero when
+// no rule can release it.
+func retainEstimate(p *policy.Policy, t *Task) time.Time {
+	at, ok := p.EarliestExpiry(t.Schedules, t.ScheduledAt)
+	if !ok {
+		return time.Time{}
+	}
+	if late := t.PointCreatedAt.Sub(t.ScheduledAt); !t.PointCreatedAt.IsZero() && late > 0 {
+		at = at.Add(late)
+	}
+	return at
+}
+
+// pointMade records when the task's backup made its point, and moves the
+// task's RetainAt, an estimate from the scheduled instant, by the delay.
+func (t *Task) pointMade(at time.Time) {
+	if t.PointCreatedAt.IsZero() && !t.RetainAt.IsZero() && at.After(t.ScheduledAt) {
+		t.RetainAt = t.RetainAt.Add(at.Sub(t.ScheduledAt))
+	}
+	t.PointCreatedAt = at
+}
+
+// backoff is when to look again at a point that was due at `since` and is
+// still held (waiting for a newer point, or the newest of its file
+// system): an hour on, then ever less often, at least daily.
+func backoff(since, now time.Time) time.Time {
+	wait := now.Sub(since)
+	if wait < time.Hour {
+		wait = time.Hour
+	}
+	if wait > 24*time.Hour {
+		wait = 24 * time.Hour
+	}
+	return now.Add(wait)
 }
 
 // newestPoints returns, per Region, the ARN of the newest live point of a
@@ -194,16 +309,25 @@ func newestPoints(group []*Task) map[string]bool {
 	return out
 }
 
-// expireTask deletes the expired points of one task. It reports whether
-// something is left to try again later.
-func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected map[string]bool, now time.Time, budget *int, res *RetentionResult) (bool, error) {
+// expiry is what expireTask did to a task.
+type expiry struct {
+	changed   bool // a deletion was recorded on the task
+	retry     bool // something is left to try again soon
+	protected bool // a point was spared as the newest of its Region
+}
+
+// expireTask deletes the expired points of one task and records the
+// outcome on the task (the caller writes it).
+func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected map[string]bool, now time.Time, budget *int, res *RetentionResult) expiry {
+	var out expiry
 	log := e.logFor(policyID, t.SessionID, t.Loc, t.FileSystem)
 	for _, c := range t.Copies {
 		if c.Job.ID != "" && !c.Job.State.Terminal() {
 			// AWS refuses to delete a point under a running copy, and the
 			// copy would be orphaned from its source's retention.
 			res.Protected++
-			return true, nil
+			out.retry = true
+			return out
 		}
 	}
 	var points []point
@@ -215,16 +339,15 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 			points = append(points, point{copyIndex: i, loc: Loc{Account: t.Loc.Account, Region: c.TargetRegion}, vault: c.VaultName, arn: c.RecoveryPointArn})
 		}
 	}
-	retry := false
-	changed := false
 	for _, pt := range points {
 		if protected[pt.arn] {
 			res.Protected++
+			out.protected = true
 			continue
 		}
 		if *budget <= 0 {
 			res.Capped = true
-			retry = true
+			out.retry = true
 			break
 		}
 		if e.Config.DryRun {
@@ -240,17 +363,17 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 			log.InfoContext(ctx, "restore point deleted", "recoveryPoint", pt.arn, "pointRegion", pt.loc.Region)
 		case DeletionExpired:
 			res.Expired++
-			retry = true
+			out.retry = true
 			log.WarnContext(ctx, "restore point left EXPIRED by AWS Backup", "recoveryPoint", pt.arn, "message", d.Message)
 		case DeletionRefused:
 			res.Refused++
 			log.WarnContext(ctx, "restore point not deleted: not ours", "recoveryPoint", pt.arn, "message", d.Message)
 		case DeletionNone:
-			retry = true // a passing problem: try at the next pass
+			out.retry = true // a passing problem: try at the next pass
 			continue
 		default:
 			res.Failed++
-			retry = true
+			out.retry = true
 			log.WarnContext(ctx, "restore point deletion failed", "recoveryPoint", pt.arn, "message", d.Message)
 		}
 		prev := t.Deletion
@@ -263,19 +386,9 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 		} else {
 			t.Copies[pt.copyIndex].Deletion = d
 		}
-		changed = true
+		out.changed = true
 	}
-	if !changed {
-		return retry, nil
-	}
-	t.UpdatedAt = now
-	if err := e.Store.PutTask(ctx, t); err != nil {
-		if IsConflict(err) {
-			return true, nil // the task changed meanwhile; look again next pass
-		}
-		return retry, fmt.Errorf("record deletions of %s: %w", t.ID(), err)
-	}
-	return retry, nil
+	return out
 }
 
 // deletable reports whether retention should (still) try to delete a point.

@@ -187,6 +187,11 @@ func (h *Harness) checkInvariants(ctx context.Context, sessions []*engine.Sessio
 	problems = h.checkDeletions()
 	add("safe-deletions", problems, fmt.Sprintf("%d deletions by efskeeper checked", h.countDeletions()))
 
+	// 4b. ...and does delete them: no point of ours that has been expired
+	// for more than a day is still there untried.
+	problems, overdue := h.checkOverdue(tasks)
+	add("timely-deletions", problems, fmt.Sprintf("%d expired points checked, none left more than %s untried", overdue, overdueGrace))
+
 	// 5. Every session ends terminal and notified.
 	problems = nil
 	for _, s := range sessions {
@@ -330,6 +335,106 @@ func (h *Harness) checkDeletions() []string {
 		}
 	}
 	return problems
+}
+
+// overdueGrace is how long after its release a point may still be there:
+// retention runs hourly, looks again at points a count rule still holds at
+// growing intervals, and a capped pass leaves the rest for the next.
+const overdueGrace = 26 * time.Hour
+
+// checkOverdue finds the points of ours, sources and copies, that
+// retention should have deleted by the end of the run and never tried to:
+// expired (by the policy, over the file system's points there at the end)
+// more than overdueGrace ago, not the newest of their file system in their
+// Region, not under a running copy, and without a deletion recorded on
+// their task (a failed, refused or EXPIRED deletion was tried). It returns
+// the problems and how many expired points it looked at.
+func (h *Harness) checkOverdue(tasks map[string][]*engine.Task) ([]string, int) {
+	end := h.World.Now()
+	tried := map[string]bool{}
+	for _, ts := range tasks {
+		for _, t := range ts {
+			if t.Deletion.State != engine.DeletionNone {
+				tried[t.RecoveryPointArn] = true
+			}
+			for _, c := range t.Copies {
+				if c.Deletion.State != engine.DeletionNone {
+					tried[c.RecoveryPointArn] = true
+				}
+			}
+		}
+	}
+	pts := h.World.RecoveryPoints()
+	there := func(p sim.RecoveryPointInfo) bool {
+		return !p.CompletedAt.IsZero() && p.DeletedAt.IsZero() && !p.Gone
+	}
+	byArn := map[string]sim.RecoveryPointInfo{}
+	copies := map[string][]sim.RecoveryPointInfo{}
+	type fsKey struct{ owner, resource string }
+	groups := map[fsKey][]sim.RecoveryPointInfo{}
+	for _, p := range pts {
+		byArn[p.Arn] = p
+		if !there(p) || h.policy(p.Tags[engine.TagPolicy]) == nil {
+			continue
+		}
+		if p.CopyOf != "" {
+			copies[p.CopyOf] = append(copies[p.CopyOf], p)
+		} else {
+			k := fsKey{p.Tags[engine.TagPolicy], p.ResourceArn}
+			groups[k] = append(groups[k], p)
+		}
+	}
+	running := map[string]bool{}
+	for _, j := range h.World.Jobs() {
+		if j.Kind == engine.KindCopy && j.CompletedAt.IsZero() {
+			running[j.SourcePointArn] = true
+		}
+	}
+	var problems []string
+	checked := 0
+	for k, members := range groups {
+		pol := h.policy(k.owner)
+		group := make([]policy.Point, len(members))
+		for i, q := range members {
+			group[i] = policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])}
+		}
+		// The newest point there in each Region (a copy counts from its
+		// source's creation): never deleted.
+		type newestPoint struct {
+			arn string
+			at  time.Time
+		}
+		newest := map[string]newestPoint{}
+		consider := func(q sim.RecoveryPointInfo, at time.Time) {
+			if n, ok := newest[q.Region]; !ok || at.After(n.at) {
+				newest[q.Region] = newestPoint{q.Arn, at}
+			}
+		}
+		for _, q := range members {
+			consider(q, q.CreatedAt)
+			for _, c := range copies[q.Arn] {
+				consider(c, q.CreatedAt)
+			}
+		}
+		for i, d := range pol.Retain(group, end) {
+			if d.Keep || d.ExpiresAt.Add(overdueGrace).After(end) {
+				continue
+			}
+			src := members[i]
+			if running[src.Arn] {
+				continue
+			}
+			for _, p := range append([]sim.RecoveryPointInfo{src}, copies[src.Arn]...) {
+				checked++
+				if tried[p.Arn] || newest[p.Region].arn == p.Arn || p.Status == engine.RPExpired {
+					continue
+				}
+				problems = append(problems, fmt.Sprintf("%s (%s in %s) expired at %s and is still there at %s, never tried",
+					p.Arn, fsID(src.ResourceArn), p.Region, ts(d.ExpiresAt), ts(end)))
+			}
+		}
+	}
+	return problems, checked
 }
 
 // sourceResource is the file system a point (or the source of a copy) was

@@ -47,6 +47,9 @@ func TestInvariantsCatchSabotage(t *testing.T) {
 			}
 			t.Fatal("no point to delete")
 		}, "safe-deletions"},
+		{"retention stops", func(t *testing.T, h *Harness) {
+			h.World.Advance(30 * 24 * time.Hour) // and nothing runs
+		}, "timely-deletions"},
 		{"session left running", func(t *testing.T, h *Harness) {
 			sessions, err := allSessions(ctx, h.Store)
 			if err != nil {

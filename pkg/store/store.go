@@ -51,6 +51,45 @@ func checkSessionOf(kind, id, policyID, sessionID string) error {
 	return nil
 }
 
+// TaskListing is what a valid TaskQuery asks ListTasks for.
+type TaskListing int
+
+// The listings of ListTasks.
+const (
+	ListSession   TaskListing = iota // a session's tasks (LiveOnly may filter)
+	ListPolicy                       // a policy's tasks (LiveOnly may filter)
+	ListGroup                        // a policy's live tasks of one file system
+	ListRetention                    // a policy's retention work list up to RetainBy
+)
+
+// CheckTaskQuery refuses a query that mixes listings, naming what is wrong,
+// and says which listing a valid one asks for.
+func CheckTaskQuery(q engine.TaskQuery) (TaskListing, error) {
+	bad := func(msg string) (TaskListing, error) {
+		return 0, engine.Errorf(engine.EINVALID, "list tasks: %s", msg)
+	}
+	group := q.FileSystem != "" || q.Loc != (engine.Loc{})
+	switch {
+	case (q.SessionID == "") == (q.PolicyID == ""):
+		return bad("set exactly one of session id and policy id")
+	case q.SessionID != "" && (group || !q.RetainBy.IsZero()):
+		return bad("a file system or RetainBy needs a policy id, not a session id")
+	case group && !q.RetainBy.IsZero():
+		return bad("set a file system or RetainBy, not both")
+	case group && (q.FileSystem == "" || q.Loc.Account == "" || q.Loc.Region == "" || !q.LiveOnly):
+		return bad("a file system's tasks need its account, Region and id, and LiveOnly")
+	case !q.RetainBy.IsZero() && q.LiveOnly:
+		return bad("RetainBy lists live tasks only; leave LiveOnly unset")
+	case group:
+		return ListGroup, nil
+	case !q.RetainBy.IsZero():
+		return ListRetention, nil
+	case q.SessionID != "":
+		return ListSession, nil
+	}
+	return ListPolicy, nil
+}
+
 // PolicyOf returns the policy id at the front of a session, unit or task
 // id (the whole id when it has no '#').
 func PolicyOf(id string) string {

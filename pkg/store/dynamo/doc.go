@@ -4,15 +4,16 @@
 //
 // # Table
 //
-// Key schema: partition key pk (S), sort key sk (S). Three global secondary
+// Key schema: partition key pk (S), sort key sk (S). Four global secondary
 // indexes, each keyed by two string attributes and projecting ALL:
 //
 //	gsi1 (gsi1pk, gsi1sk)  work lists: due policies, due tasks, running sessions,
-//	                       due index runs, running restores
+//	                       retention's work list, due index runs, running restores
 //	gsi2 (gsi2pk, gsi2sk)  task by backup job id; sessions of all policies by time;
 //	                       index runs of a file system; restores by time
 //	gsi3 (gsi3pk, gsi3sk)  task by source recovery point ARN; done index runs of
 //	                       a file system
+//	gsi4 (gsi4pk, gsi4sk)  live tasks of one file system (retention's groups)
 //
 // Every index entry is sparse: an item carries an index's key attributes
 // only while it belongs in that list, so a due query reads due items only,
@@ -32,6 +33,7 @@
 //	session  POLICY#<p>  SESSION#<id>       RUNNING / T(scheduledAt)#<id> (2)   SESSIONS / T(scheduledAt)#<id>   -
 //	unit     POLICY#<p>  UNIT#<id>          -                                   -                         -
 //	task     POLICY#<p>  TASK#<id>          DUETASK#<n> / T(nextCheckAt)#<id> (3)  JOB#<backup job id> / <id> (4)  RP#<arn> / <id> (5)
+//	                                        or RETAIN#<p> / T(retainAt)#<id> (6)
 //
 //	(1) only while the policy is enabled and has a NextRunAt
 //	(2) only while the session is Running
@@ -40,6 +42,12 @@
 //	    partitions; DueTasks queries the eight in parallel
 //	(4) only once the task has a backup job id
 //	(5) only once the task has a source recovery point ARN
+//	(6) only while the task is engine.Task.InRetention (terminal, a live
+//	    point, a RetainAt): ListTasks with RetainBy reads it up to T(RetainBy)
+//
+// A live task (engine.Task.Live) also carries gsi4pk FS#<p>#<fs> and gsi4sk
+// <id>: ListTasks of one file system reads that partition, so that
+// retention decides on a file system's points with one Query.
 //
 // The records that came after engine.Store (engine.IndexStore,
 // WorkerConfigStore and RestoreStore, all on the same Store) overload the
@@ -141,7 +149,9 @@
 // partitions. One session item takes every AdjustSession of its session:
 // one item cannot exceed 1,000 writes per second, which bounds how fast a
 // session's job events can be applied (the SDK retries throttling; the
-// queues redeliver). The open index runs share one gsi1 partition,
+// queues redeliver). A policy's retention work list is one gsi1
+// partition, RETAIN#<p>: each task enters it once when it ends and moves
+// when retention looks at it, a few writes per backup spread over the day. The open index runs share one gsi1 partition,
 // DUEINDEX: a run is written a handful of times and launches are paced by
 // EC2, far below a partition's 1,000 writes per second. A restore item
 // holds its paths twice (items and jobs) and can reach a few hundred KB;

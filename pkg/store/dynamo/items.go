@@ -27,6 +27,9 @@ const (
 	IndexByPoint  = "gsi3" // task by source recovery point ARN
 	AttrGSI3PK    = "gsi3pk"
 	AttrGSI3SK    = "gsi3sk"
+	IndexByFS     = "gsi4" // live tasks of one file system
+	AttrGSI4PK    = "gsi4pk"
+	AttrGSI4SK    = "gsi4sk"
 	DueTaskShards = 8
 )
 
@@ -53,6 +56,8 @@ const (
 	gsiSessions    = "SESSIONS"
 	gsiJob         = "JOB#"
 	gsiPoint       = "RP#"
+	gsiRetain      = "RETAIN#"
+	gsiFileSystem  = "FS#"
 )
 
 // Key attributes of each query's cursor: the table's key, plus the index's.
@@ -60,6 +65,7 @@ var (
 	mainKey = []string{AttrPK, AttrSK}
 	gsi1Key = []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}
 	gsi2Key = []string{AttrPK, AttrSK, AttrGSI2PK, AttrGSI2SK}
+	gsi4Key = []string{AttrPK, AttrSK, AttrGSI4PK, AttrGSI4SK}
 )
 
 // ts writes a time so that strings sort as times do: UTC, fixed width,
@@ -78,6 +84,12 @@ func policyKey(id string) (pk, sk string)  { return pkPolicies, skPolicyPrefix +
 func sessionKey(id string) (pk, sk string) { return policyPartition(id), skSession + id }
 func unitKey(id string) (pk, sk string)    { return policyPartition(id), skUnit + id }
 func taskKey(id string) (pk, sk string)    { return policyPartition(id), skTask + id }
+
+// fileSystemTasks is the gsi4 partition of a policy's live tasks of one
+// file system.
+func fileSystemTasks(policyID string, l engine.Loc, fs string) string {
+	return gsiFileSystem + policyID + "#" + fileSystemName(l, fs)
+}
 
 // dueTaskShard spreads open tasks over the due-task partitions.
 func dueTaskShard(id string) string {
@@ -141,9 +153,16 @@ func (s *Store) unitAttrs(u *engine.Unit) item {
 func (s *Store) taskAttrs(t *engine.Task) item {
 	id := t.ID()
 	pk, sk := taskKey(id)
-	var duePK, dueSK, jobPK, jobSK, pointPK, pointSK string
-	if !t.Phase.Terminal() {
+	var duePK, dueSK, jobPK, jobSK, pointPK, pointSK, fsPK, fsSK string
+	live := t.Live()
+	switch {
+	case !t.Phase.Terminal():
 		duePK, dueSK = dueTaskShard(id), ts(t.NextCheckAt)+"#"+id
+	case t.InRetention():
+		duePK, dueSK = gsiRetain+t.PolicyID, ts(t.RetainAt)+"#"+id
+	}
+	if live {
+		fsPK, fsSK = fileSystemTasks(t.PolicyID, t.Loc, t.FileSystem), id
 	}
 	if t.Backup.ID != "" {
 		jobPK, jobSK = gsiJob+t.Backup.ID, id
@@ -152,8 +171,8 @@ func (s *Store) taskAttrs(t *engine.Task) item {
 		pointPK, pointSK = gsiPoint+t.RecoveryPointArn, id
 	}
 	m := attrs(attrPK, pk, attrSK, sk, attrType, "task",
-		AttrGSI1PK, duePK, AttrGSI1SK, dueSK, AttrGSI2PK, jobPK, AttrGSI2SK, jobSK, AttrGSI3PK, pointPK, AttrGSI3SK, pointSK)
-	live := t.Live()
+		AttrGSI1PK, duePK, AttrGSI1SK, dueSK, AttrGSI2PK, jobPK, AttrGSI2SK, jobSK, AttrGSI3PK, pointPK, AttrGSI3SK, pointSK,
+		AttrGSI4PK, fsPK, AttrGSI4SK, fsSK)
 	m[attrLive] = &types.AttributeValueMemberBOOL{Value: live}
 	if t.Phase.Terminal() && !live {
 		s.setExpiry(m, t.UpdatedAt)

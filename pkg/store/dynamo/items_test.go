@@ -126,15 +126,26 @@ func TestItemLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = rawItem(t, table, "POLICY#p1", "TASK#"+x.ID())
-	if live, _ := m["live"].(*types.AttributeValueMemberBOOL); live == nil || !live.Value || sAttr(m, "gsi1pk") != "" || expiresAt(t, m) != 0 {
+	fsPK := "FS#p1#111122223333#eu-west-1#fs-00000001"
+	if live, _ := m["live"].(*types.AttributeValueMemberBOOL); live == nil || !live.Value || sAttr(m, "gsi1pk") != "" || expiresAt(t, m) != 0 ||
+		sAttr(m, "gsi4pk") != fsPK || sAttr(m, "gsi4sk") != x.ID() {
 		t.Fatalf("live task item: %v", m)
+	}
+	// With a RetainAt it is on retention's work list.
+	x.RetainAt = at.Add(72 * time.Hour)
+	if err := s.PutTask(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	m = rawItem(t, table, "POLICY#p1", "TASK#"+x.ID())
+	if sAttr(m, "gsi1pk") != "RETAIN#p1" || sAttr(m, "gsi1sk") != "2025-03-04T02:00:00.000000000Z#"+x.ID() || sAttr(m, "gsi4pk") != fsPK {
+		t.Fatalf("task on the retention work list: %v", m)
 	}
 	x.Deletion = engine.Deletion{State: engine.DeletionDeleted}
 	x.UpdatedAt = at.Add(48 * time.Hour)
 	if err := s.PutTask(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	if m := rawItem(t, table, "POLICY#p1", "TASK#"+x.ID()); expiresAt(t, m) != at.Add(48*time.Hour).Unix()+tenDays {
+	if m := rawItem(t, table, "POLICY#p1", "TASK#"+x.ID()); expiresAt(t, m) != at.Add(48*time.Hour).Unix()+tenDays || sAttr(m, "gsi1pk") != "" || sAttr(m, "gsi4pk") != "" {
 		t.Fatalf("deleted task item: %v", m)
 	}
 

@@ -319,10 +319,21 @@ func (s *Store) DueTasks(ctx context.Context, now time.Time) ([]*engine.Task, er
 
 // ListTasks reads the tasks of a session or a policy from the policy's
 // partition, by id (1 Query per page; LiveOnly filters on the server, so
-// a page may take more).
+// a page may take more); a file system's live tasks from gsi4
+// FS#<p>#<fs>; retention's work list from gsi1 RETAIN#<p> up to RetainBy.
 func (s *Store) ListTasks(ctx context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
-	if (q.SessionID == "") == (q.PolicyID == "") {
-		return nil, "", engine.Errorf(engine.EINVALID, "list tasks: set exactly one of session id and policy id")
+	listing, err := store.CheckTaskQuery(q)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := store.Limit(q.Limit)
+	switch listing {
+	case store.ListGroup:
+		in := keyQuery(IndexByFS, fileSystemTasks(q.PolicyID, q.Loc, q.FileSystem), "")
+		return queryPage[engine.Task](ctx, s, in, gsi4Key, q.Cursor, limit, "tasks of a file system", nil)
+	case store.ListRetention:
+		in := keyQuery(IndexWork, gsiRetain+q.PolicyID, "#sk < :a", upTo(q.RetainBy))
+		return queryPage[engine.Task](ctx, s, in, gsi1Key, q.Cursor, limit, "retention work list", nil)
 	}
 	pk, prefix := pkPolicyPrefix+q.PolicyID, skTask
 	if q.SessionID != "" {
@@ -334,5 +345,5 @@ func (s *Store) ListTasks(ctx context.Context, q engine.TaskQuery) ([]*engine.Ta
 		in.ExpressionAttributeNames["#live"] = attrLive
 		in.ExpressionAttributeValues[":live"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
-	return queryPage[engine.Task](ctx, s, in, mainKey, q.Cursor, store.Limit(q.Limit), "tasks", nil)
+	return queryPage[engine.Task](ctx, s, in, mainKey, q.Cursor, limit, "tasks", nil)
 }

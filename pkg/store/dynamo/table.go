@@ -41,12 +41,13 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: def(AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK, AttrGSI2PK, AttrGSI2SK, AttrGSI3PK, AttrGSI3SK),
+		AttributeDefinitions: def(AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK, AttrGSI2PK, AttrGSI2SK, AttrGSI3PK, AttrGSI3SK, AttrGSI4PK, AttrGSI4SK),
 		KeySchema:            keys(AttrPK, AttrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			gsi(IndexWork, AttrGSI1PK, AttrGSI1SK),
 			gsi(IndexByJob, AttrGSI2PK, AttrGSI2SK),
 			gsi(IndexByPoint, AttrGSI3PK, AttrGSI3SK),
+			gsi(IndexByFS, AttrGSI4PK, AttrGSI4SK),
 		},
 	})
 	if err != nil {

@@ -40,6 +40,8 @@ type Store struct {
 	policyTasks      forest // policy id → (0, task id)
 	sessionLiveTasks forest // as sessionTasks, live tasks only
 	policyLiveTasks  forest // as policyTasks, live tasks only
+	fileSystemTasks  forest // policy#account#Region#file system → (0, id) of live tasks
+	retention        forest // policy id → (RetainAt, id) of tasks InRetention
 	dueTasks         tree   // (NextCheckAt, id) of non-terminal tasks
 	byBackupJob      map[string]string
 	byRecoveryPoint  map[string]string
@@ -61,6 +63,8 @@ func New() *Store {
 		policyTasks:      forest{},
 		sessionLiveTasks: forest{},
 		policyLiveTasks:  forest{},
+		fileSystemTasks:  forest{},
+		retention:        forest{},
 		byBackupJob:      map[string]string{},
 		byRecoveryPoint:  map[string]string{},
 	}
@@ -515,21 +519,28 @@ func (s *Store) DueTasks(_ context.Context, now time.Time) ([]*engine.Task, erro
 	return out, nil
 }
 
-// taskCursor is the id of the last task of a page.
+// taskCursor is the position of the last task of a page: its id, and for
+// retention's work list its RetainAt.
 type taskCursor struct {
-	ID string `json:"id"`
+	At time.Time `json:"at,omitzero"`
+	ID string    `json:"id"`
 }
 
 // ListTasks pages through the tasks of a session or of a policy, by task
 // id (which orders a policy's tasks by session, as session ids carry their
-// scheduled instant).
+// scheduled instant), or through retention's work list by RetainAt.
 func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
 	defer s.lock("ListTasks")()
-	if (q.SessionID == "") == (q.PolicyID == "") {
-		return nil, "", engine.Errorf(engine.EINVALID, "list tasks: set exactly one of session id and policy id")
+	listing, err := store.CheckTaskQuery(q)
+	if err != nil {
+		return nil, "", err
 	}
 	var t *tree
 	switch {
+	case listing == store.ListGroup:
+		t = s.fileSystemTasks[fileSystemName(q.PolicyID, q.Loc, q.FileSystem)]
+	case listing == store.ListRetention:
+		t = s.retention[q.PolicyID]
 	case q.SessionID != "" && q.LiveOnly:
 		t = s.sessionLiveTasks[q.SessionID]
 	case q.SessionID != "":
@@ -545,7 +556,7 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		after = &key{id: c.ID}
+		after = &key{at: c.At, id: c.ID}
 	}
 	if t == nil {
 		return nil, "", nil
@@ -553,19 +564,28 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 	limit := store.Limit(q.Limit)
 	var keys []key
 	t.ascend(after, func(k key) bool {
+		if listing == store.ListRetention && k.at.After(q.RetainBy) {
+			return false
+		}
 		keys = append(keys, k)
 		return len(keys) <= limit
 	})
 	var next string
 	if len(keys) > limit {
 		keys = keys[:limit]
-		next = store.EncodeCursor(taskCursor{ID: keys[limit-1].id})
+		last := keys[limit-1]
+		next = store.EncodeCursor(taskCursor{At: last.at, ID: last.id})
 	}
 	out := make([]*engine.Task, len(keys))
 	for i, k := range keys {
 		out[i] = cloneTask(s.tasks[k.id])
 	}
 	return out, next, nil
+}
+
+// fileSystemName names the tree of a file system's live tasks.
+func fileSystemName(policyID string, l engine.Loc, fs string) string {
+	return policyID + "#" + l.Account + "#" + l.Region + "#" + fs
 }
 
 func (s *Store) indexTask(id string, t *engine.Task) {
@@ -575,6 +595,10 @@ func (s *Store) indexTask(id string, t *engine.Task) {
 	if t.Live() {
 		s.sessionLiveTasks.insert(t.SessionID, k)
 		s.policyLiveTasks.insert(t.PolicyID, k)
+		s.fileSystemTasks.insert(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
+	}
+	if t.InRetention() {
+		s.retention.insert(t.PolicyID, key{t.RetainAt, id})
 	}
 	if !t.Phase.Terminal() {
 		s.dueTasks.insert(key{t.NextCheckAt, id})
@@ -598,12 +622,23 @@ func (s *Store) reindexTask(id string, old, t *engine.Task) {
 		return
 	}
 	if wasLive, live := old.Live(), t.Live(); wasLive != live {
+		fs := fileSystemName(t.PolicyID, t.Loc, t.FileSystem)
 		if live {
 			s.sessionLiveTasks.insert(t.SessionID, k)
 			s.policyLiveTasks.insert(t.PolicyID, k)
+			s.fileSystemTasks.insert(fs, k)
 		} else {
 			s.sessionLiveTasks.remove(t.SessionID, k)
 			s.policyLiveTasks.remove(t.PolicyID, k)
+			s.fileSystemTasks.remove(fs, k)
+		}
+	}
+	if was, is := old.InRetention(), t.InRetention(); was != is || is && !old.RetainAt.Equal(t.RetainAt) {
+		if was {
+			s.retention.remove(t.PolicyID, key{old.RetainAt, id})
+		}
+		if is {
+			s.retention.insert(t.PolicyID, key{t.RetainAt, id})
 		}
 	}
 	wasDue, due := !old.Phase.Terminal(), !t.Phase.Terminal()
@@ -639,6 +674,8 @@ func (s *Store) unindexTask(id string, t *engine.Task) {
 	s.policyTasks.remove(t.PolicyID, k)
 	s.sessionLiveTasks.remove(t.SessionID, k)
 	s.policyLiveTasks.remove(t.PolicyID, k)
+	s.fileSystemTasks.remove(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
+	s.retention.remove(t.PolicyID, key{t.RetainAt, id})
 	s.dueTasks.remove(key{t.NextCheckAt, id})
 	if s.byBackupJob[t.Backup.ID] == id {
 		delete(s.byBackupJob, t.Backup.ID)

@@ -44,6 +44,9 @@ func Run(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		{"DueTasks", testDueTasks},
 		{"ListTasks", testListTasks},
 		{"ListTasksLiveOnly", testListTasksLiveOnly},
+		{"ListTasksOfFileSystem", testListTasksOfFileSystem},
+		{"RetentionWorkList", testRetentionWorkList},
+		{"ListTasksRefusesMixedQueries", testListTasksMixedQueries},
 		{"ConcurrentPolicyUpdates", testConcurrentPolicyUpdates},
 	}
 	for _, tc := range tests {
@@ -1095,6 +1098,157 @@ func testListTasksLiveOnly(t *testing.T, s engine.Store) {
 	}
 	if got := taskPages(t, s, engine.TaskQuery{PolicyID: "p1"}); len(got) != 6 {
 		t.Fatalf("all tasks of p1 after a deletion: %d, want 6", len(got))
+	}
+}
+
+// doneTask is a finished task whose source point is live.
+func doneTask(sess *engine.Session, l engine.Loc, fs string, retainAt time.Time) *engine.Task {
+	x := newTask(sess, l, fs)
+	x.Phase = engine.PhaseDone
+	x.Backup.State = engine.JobCompleted
+	x.RecoveryPointArn = "arn:aws:backup:" + l.Region + ":" + l.Account + ":recovery-point:" + fs + "-" + sess.ScheduledAt.Format("0102")
+	x.PointCreatedAt = sess.ScheduledAt.Add(time.Minute)
+	x.RetainAt = retainAt
+	return x
+}
+
+func testListTasksOfFileSystem(t *testing.T, s engine.Store) {
+	var want []string
+	var running *engine.Task
+	for day := range 5 {
+		sess := newSession("p1", t0.Add(time.Duration(day)*24*time.Hour))
+		mine := doneTask(sess, loc1, "fs-0000000a", t0.Add(72*time.Hour))
+		if day == 4 {
+			mine = newTask(sess, loc1, "fs-0000000a") // not live yet
+			running = mine
+		} else {
+			want = append(want, mine.ID())
+		}
+		others := []*engine.Task{
+			mine,
+			doneTask(sess, loc1, "fs-0000000b", t0), // another file system
+			doneTask(sess, loc2, "fs-0000000a", t0), // same id, another account and Region
+			doneTask(newSession("p2", sess.ScheduledAt), loc1, "fs-0000000a", time.Time{}), // another policy
+		}
+		for _, x := range others {
+			must(t, "create", s.CreateTask(ctx, x))
+		}
+	}
+	q := engine.TaskQuery{PolicyID: "p1", Loc: loc1, FileSystem: "fs-0000000a", LiveOnly: true}
+	for _, limit := range []int{0, 1, 3} {
+		q.Limit = limit
+		if got := taskPages(t, s, q); !slices.Equal(got, want) {
+			t.Fatalf("live tasks of fs-0000000a, limit %d:\n got %v\nwant %v (by id)", limit, got, want)
+		}
+	}
+	// A backup completes: its task joins; retention deletes the oldest
+	// point: its task leaves.
+	running.Phase, running.Backup.State = engine.PhaseDone, engine.JobCompleted
+	running.RecoveryPointArn = "arn:aws:backup:eu-west-1:111122223333:recovery-point:new"
+	must(t, "complete", s.PutTask(ctx, running))
+	oldest, err := s.GetTask(ctx, want[0])
+	must(t, "get", err)
+	oldest.Deletion = engine.Deletion{State: engine.DeletionDeleted, At: t0.Add(96 * time.Hour)}
+	must(t, "delete the oldest point", s.PutTask(ctx, oldest))
+	want = append(want[1:], running.ID())
+	q.Limit = 2
+	if got := taskPages(t, s, q); !slices.Equal(got, want) {
+		t.Fatalf("live tasks of fs-0000000a after a backup and a deletion:\n got %v\nwant %v", got, want)
+	}
+}
+
+func testRetentionWorkList(t *testing.T, s engine.Store) {
+	sess := newSession("p1", t0)
+	later := newSession("p1", t0.Add(24*time.Hour))
+	// RetainAt by file system: the work list is by RetainAt, then id.
+	at := map[string]time.Time{
+		"fs-00000001": t0.Add(30 * time.Hour),
+		"fs-00000002": t0.Add(10 * time.Hour),
+		"fs-00000003": t0.Add(20 * time.Hour),
+		"fs-00000004": t0.Add(20 * time.Hour),
+		"fs-00000005": t0.Add(90 * time.Hour), // not yet
+	}
+	byID := map[string]*engine.Task{}
+	for fs, r := range at {
+		x := doneTask(sess, loc1, fs, r)
+		must(t, "create", s.CreateTask(ctx, x))
+		byID[fs] = x
+	}
+	notListed := []*engine.Task{
+		doneTask(later, loc1, "fs-00000006", time.Time{}), // no RetainAt: nothing to look at
+		newTask(later, loc1, "fs-00000007"),               // running: not terminal
+	}
+	notListed[1].RetainAt = t0
+	gone := doneTask(later, loc1, "fs-00000008", t0) // its point is deleted
+	gone.Deletion.State = engine.DeletionDeleted
+	notListed = append(notListed, gone, doneTask(newSession("p2", t0), loc1, "fs-00000001", t0))
+	for _, x := range notListed {
+		must(t, "create", s.CreateTask(ctx, x))
+	}
+	ids := func(fss ...string) []string {
+		var out []string
+		for _, fs := range fss {
+			out = append(out, byID[fs].ID())
+		}
+		return out
+	}
+	by := t0.Add(30 * time.Hour)
+	want := ids("fs-00000002", "fs-00000003", "fs-00000004", "fs-00000001")
+	for _, limit := range []int{0, 1, 3} {
+		if got := taskPages(t, s, engine.TaskQuery{PolicyID: "p1", RetainBy: by, Limit: limit}); !slices.Equal(got, want) {
+			t.Fatalf("work list by %s, limit %d:\n got %v\nwant %v", by, limit, got, want)
+		}
+	}
+	if got := taskPages(t, s, engine.TaskQuery{PolicyID: "p1", RetainBy: t0.Add(20 * time.Hour)}); !slices.Equal(got, want[:3]) {
+		t.Fatalf("work list up to a RetainAt, inclusive: %v, want %v", got, want[:3])
+	}
+	// A page cursor stays valid while retention moves the listed tasks.
+	page, next, err := s.ListTasks(ctx, engine.TaskQuery{PolicyID: "p1", RetainBy: by, Limit: 2})
+	must(t, "first page", err)
+	if next == "" || !slices.Equal(taskIDs(page), want[:2]) {
+		t.Fatalf("first page %v (cursor %q), want %v and a cursor", taskIDs(page), next, want[:2])
+	}
+	for _, x := range page {
+		x.RetainAt = t0.Add(200 * time.Hour)
+		must(t, "look later", s.PutTask(ctx, x))
+	}
+	rest := taskPages(t, s, engine.TaskQuery{PolicyID: "p1", RetainBy: by, Cursor: next})
+	if !slices.Equal(rest, want[2:]) {
+		t.Fatalf("after the first page: %v, want %v", rest, want[2:])
+	}
+	// Moving RetainAt moves the task; deleting its point or clearing
+	// RetainAt drops it.
+	x := byID["fs-00000005"]
+	x.RetainAt = t0.Add(time.Hour)
+	must(t, "due sooner", s.PutTask(ctx, x))
+	y, err := s.GetTask(ctx, byID["fs-00000003"].ID()) // moved to +200h above
+	must(t, "get", err)
+	y.RetainAt = t0
+	y.Deletion.State = engine.DeletionDeleted
+	must(t, "delete its point", s.PutTask(ctx, y))
+	z := byID["fs-00000004"]
+	z.RetainAt = time.Time{}
+	must(t, "nothing left to try", s.PutTask(ctx, z))
+	want = ids("fs-00000005", "fs-00000001")
+	if got := taskPages(t, s, engine.TaskQuery{PolicyID: "p1", RetainBy: by}); !slices.Equal(got, want) {
+		t.Fatalf("work list after changes:\n got %v\nwant %v", got, want)
+	}
+}
+
+func testListTasksMixedQueries(t *testing.T, s engine.Store) {
+	sid := newSession("p1", t0).ID
+	for name, q := range map[string]engine.TaskQuery{
+		"file system of a session":           {SessionID: sid, Loc: loc1, FileSystem: "fs-1", LiveOnly: true},
+		"file system without Loc":            {PolicyID: "p1", FileSystem: "fs-1", LiveOnly: true},
+		"file system without LiveOnly":       {PolicyID: "p1", Loc: loc1, FileSystem: "fs-1"},
+		"Loc without file system":            {PolicyID: "p1", Loc: loc1, LiveOnly: true},
+		"file system and RetainBy":           {PolicyID: "p1", Loc: loc1, FileSystem: "fs-1", LiveOnly: true, RetainBy: t0},
+		"RetainBy of a session":              {SessionID: sid, RetainBy: t0},
+		"RetainBy with LiveOnly":             {PolicyID: "p1", RetainBy: t0, LiveOnly: true},
+		"RetainBy without policy or session": {RetainBy: t0},
+	} {
+		_, _, err := s.ListTasks(ctx, q)
+		wantCode(t, name, err, engine.EINVALID)
 	}
 }
 

@@ -1,0 +1,147 @@
+package engine_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/policy"
+	"github.com/efskeeper/efskeeper/pkg/sim"
+	"github.com/efskeeper/efskeeper/pkg/simrun"
+	"github.com/efskeeper/efskeeper/pkg/store/memory"
+)
+
+// listCounter counts what retention reads: whole-policy listings of live
+// tasks, file system listings and work-list listings, with the tasks each
+// returned.
+type listCounter struct {
+	engine.Store
+	mu                      sync.Mutex
+	policyLists, groupLists int
+	workLists               int
+	policyTasks, groupTasks int
+	workTasks               int
+}
+
+func (c *listCounter) ListTasks(ctx context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
+	page, next, err := c.Store.ListTasks(ctx, q)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case !q.RetainBy.IsZero():
+		c.workLists++
+		c.workTasks += len(page)
+	case q.FileSystem != "":
+		c.groupLists++
+		c.groupTasks += len(page)
+	case q.PolicyID != "" && q.LiveOnly:
+		c.policyLists++
+		c.policyTasks += len(page)
+	}
+	return page, next, err
+}
+
+func retentionPolicy(t *testing.T, retention string) *policy.Policy {
+	t.Helper()
+	return accountPolicyKeeping(t, "main", "dr", retention)
+}
+
+func twoVaults(w *sim.World) {
+	w.AddVault(home, sim.VaultSpec{Name: "main"})
+	w.AddVault(dr, sim.VaultSpec{Name: "dr"})
+}
+
+// livePoints counts, per file system, the source points still there.
+func livePoints(h *simrun.Harness) map[string]int {
+	out := map[string]int{}
+	for _, p := range h.World.RecoveryPoints() {
+		if p.CopyOf == "" && p.DeletedAt.IsZero() && !p.CompletedAt.IsZero() {
+			out[p.FileSystem]++
+		}
+	}
+	return out
+}
+
+// A count rule keeps the newest Count points: retention first looks at a
+// point at the Count-th run after it (EarliestExpiry), and again while the
+// point that pushes it out is still being made.
+func TestRetentionCountRule(t *testing.T) {
+	p := retentionPolicy(t, `{"count":3}`)
+	counter := &listCounter{Store: memory.New()}
+	h, rep := runHarness(t, simrun.Options{Seed: 5, Days: 10, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{p}, Store: counter})
+	live := livePoints(h)
+	if len(live) != 2 || live["fs-00000000000000001"] != 3 || live["fs-00000000000000002"] != 3 {
+		t.Errorf("source points left per file system: %v, want 3 each", live)
+	}
+	// One sweep (the policy's first pass); after it only the work list and
+	// the file systems on it.
+	if counter.policyLists != 1 || counter.policyTasks != 0 {
+		t.Errorf("whole-policy listings: %d reading %d tasks, want the first pass's sweep of an empty policy only", counter.policyLists, counter.policyTasks)
+	}
+	deleted := rep.Summary.Deleted
+	t.Logf("%d deletions; %d file system listings reading %d tasks; %d work-list listings reading %d tasks",
+		deleted, counter.groupLists, counter.groupTasks, counter.workLists, counter.workTasks)
+	if deleted == 0 || counter.groupLists > deleted/2+2 || counter.groupTasks > 6*counter.groupLists {
+		t.Errorf("file system listings: %d reading %d tasks for %d deletions", counter.groupLists, counter.groupTasks, deleted)
+	}
+}
+
+// Changed retention rules take effect at the next pass, which sweeps all
+// of the policy's points; other changes to the policy do not sweep.
+func TestRetentionRulesChange(t *testing.T) {
+	p := retentionPolicy(t, `{"days":30}`)
+	counter := &listCounter{Store: memory.New()}
+	h, err := simrun.New(simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{p}, Store: counter, Drain: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := livePoints(h)
+	if before["fs-00000000000000001"] != 6 {
+		t.Fatalf("points after 6 days: %v", before)
+	}
+	save := func(p *policy.Policy) {
+		t.Helper()
+		if _, _, err := h.Engine.SavePolicy(ctx, p, engine.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retain := func() engine.RetentionResult {
+		t.Helper()
+		res, err := h.Engine.Retention(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	renamed := retentionPolicy(t, `{"days":30}`)
+	renamed.Name = "Renamed"
+	save(renamed)
+	sweeps := counter.policyLists
+	if res := retain(); res.Deleted != 0 || counter.policyLists != sweeps {
+		t.Fatalf("after a rename: %d deleted, %d sweeps (was %d)", res.Deleted, counter.policyLists, sweeps)
+	}
+	save(retentionPolicy(t, `{"days":2}`))
+	res := retain()
+	if counter.policyLists != sweeps+1 {
+		t.Errorf("shorter retention: %d sweeps, want %d", counter.policyLists, sweeps+1)
+	}
+	// Points of days 1-4 are more than 2 days old (the run ended an hour
+	// into day 7): 4 per file system, source and copy each.
+	if res.Deleted != 2*4*2 {
+		t.Errorf("deleted %d points after the change, want 16 (%+v)", res.Deleted, res)
+	}
+	if live := livePoints(h); live["fs-00000000000000001"] != 2 || live["fs-00000000000000002"] != 2 {
+		t.Errorf("source points left: %v, want 2 each", live)
+	}
+	// The sweep set every remaining task's RetainAt: the next pass reads
+	// the work list only, and finds nothing due.
+	if res := retain(); res.Deleted != 0 || counter.policyLists != sweeps+1 {
+		t.Errorf("the pass after the sweep: %d deleted, %d sweeps", res.Deleted, counter.policyLists)
+	}
+}
