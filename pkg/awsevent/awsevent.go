@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -102,6 +103,30 @@ func decodeEnvelope(b []byte, env *envelope, d *detail) (*detail, error) {
 // (see decodeEnvelope), which are the caller's and may be reused.
 func own(s string) string { return strings.Clone(s) }
 
+// shared is own for the values that repeat across events (accounts,
+// Regions, vaults: a fleet has a few thousand): one copy of each serves
+// every event, up to maxShared values.
+func shared(s string) string {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if v, ok := sharedStrings[s]; ok {
+		return v
+	}
+	if len(sharedStrings) >= maxShared {
+		clear(sharedStrings) // a bound, not a cache policy: starts over
+	}
+	v := strings.Clone(s)
+	sharedStrings[v] = v
+	return v
+}
+
+const maxShared = 1 << 14
+
+var (
+	sharedMu      sync.Mutex
+	sharedStrings = map[string]string{}
+)
+
 // jobStates are the states AWS Backup reports, returned as these constants
 // rather than as copies of the event's bytes.
 var jobStates = []engine.JobState{engine.JobCreated, engine.JobPending, engine.JobRunning, engine.JobAborting,
@@ -183,15 +208,15 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 		return u, fmt.Errorf("%s event %s: detail has no job id", env.DetailType, env.ID)
 	}
 	u.JobID = own(u.JobID)
-	u.Loc = engine.Loc{Account: own(env.Account), Region: own(env.Region)}
+	u.Loc = engine.Loc{Account: shared(env.Account), Region: shared(env.Region)}
 	u.State = jobState(state)
 	u.Message = own(cleanMessage(d.StatusMessage))
 	u.SizeBytes = int64(d.BackupSizeInBytes)
 	switch u.Kind {
 	case engine.KindBackup:
 		u.ResourceArn = own(d.ResourceArn)
-		u.VaultName = own(d.BackupVaultName)
-		u.SourceVaultArn = own(d.BackupVaultArn)
+		u.VaultName = shared(d.BackupVaultName)
+		u.SourceVaultArn = shared(d.BackupVaultArn)
 		// The documented COMPLETED event has the point only as resources[0].
 		u.RecoveryPointArn = d.RecoveryPointArn
 		if u.RecoveryPointArn == "" && isRecoveryPoint(first) {
@@ -200,8 +225,8 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 		u.RecoveryPointArn = own(u.RecoveryPointArn)
 	case engine.KindCopy:
 		u.ResourceArn = own(d.ResourceArn)
-		u.SourceVaultArn = own(d.SourceBackupVaultArn)
-		u.DestinationVaultArn = own(d.DestinationBackupVaultArn)
+		u.SourceVaultArn = shared(d.SourceBackupVaultArn)
+		u.DestinationVaultArn = shared(d.DestinationBackupVaultArn)
 		u.DestinationRecoveryPointArn = own(string(d.DestinationRecoveryPointArn))
 		if isRecoveryPoint(first) {
 			u.RecoveryPointArn = own(first)
