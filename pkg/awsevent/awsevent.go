@@ -36,6 +36,9 @@ const (
 // id). Handlers drop it without error.
 var ErrIrrelevant = errors.New("event not relevant to efskeeper")
 
+// errCopyCreated is made once: every copy job's CREATED event gets it.
+var errCopyCreated = fmt.Errorf("copy CREATED event without copyJobId: %w", ErrIrrelevant)
+
 // envelope is the EventBridge event structure.
 type envelope struct {
 	Version    string   `json:"version"`
@@ -199,7 +202,7 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	case engine.KindCopy:
 		u.JobID = d.CopyJobID
 		if u.JobID == "" && jobState(state) == engine.JobCreated {
-			return u, fmt.Errorf("copy CREATED event without copyJobId: %w", ErrIrrelevant)
+			return u, errCopyCreated
 		}
 	case engine.KindRestore:
 		u.JobID = d.RestoreJobID
