@@ -268,11 +268,49 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := parseUTCMillis(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
 	}
 	return t.UTC(), nil
+}
+
+// parseUTCMillis reads the form AWS Backup's events use,
+// 2006-01-02T15:04:05Z or 2006-01-02T15:04:05.000Z, when every field is in
+// range; anything else is left to time.Parse, which answers the same for
+// these (FuzzParseTime).
+func parseUTCMillis(s string) (time.Time, bool) {
+	if len(s) != 20 && (len(s) != 24 || s[19] != '.') || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	ms := 0
+	if len(s) == 24 {
+		ms = num(20, 3)
+	}
+	if !ok || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
+	if t.Day() != d { // past the end of the month
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // flexInt decodes a JSON number or a string holding an integer.
