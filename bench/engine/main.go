@@ -37,6 +37,7 @@ func main() {
 	days := flag.Int("days", 7, "simulated days")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	gcPercent := flag.Int("gcpercent", 400, "GOGC for the run (see below)")
+	memprofile := flag.String("memprofile", "", "write an allocation profile (after the run) to this file")
 	flag.Parse()
 	// The process holds the whole simulated AWS and the in-memory store
 	// (every job, recovery point and task ever made: ~100 MB per simulated
@@ -63,6 +64,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench-engine:", err)
 		os.Exit(1)
 	}
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-engine:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// writeHeapProfile writes the heap profile, whose alloc_space and
+// alloc_objects samples show where the run allocated.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func benchPolicy() (*policy.Policy, error) {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -34,6 +35,9 @@ const (
 // on (another source or detail type, or a CREATED copy event without a job
 // id). Handlers drop it without error.
 var ErrIrrelevant = errors.New("event not relevant to efskeeper")
+
+// errCopyCreated is made once: every copy job's CREATED event gets it.
+var errCopyCreated = fmt.Errorf("copy CREATED event without copyJobId: %w", ErrIrrelevant)
 
 // envelope is the EventBridge event structure.
 type envelope struct {
@@ -70,15 +74,19 @@ type detail struct {
 	CompletionDate              string     `json:"completionDate"`
 }
 
-// decodeEnvelope decodes an event with the fast scanner, or with
-// encoding/json when the scanner gives up.
-func decodeEnvelope(b []byte) (envelope, error) {
-	var env envelope
-	if fastDecode(b, &env) == nil {
-		return env, nil
+// decodeEnvelope decodes an event with the fast scanner into env and d,
+// or with encoding/json when the scanner gives up; it returns the detail,
+// d or another, or nil when the event has none. The fast scanner's strings
+// share b's memory: the caller copies what it keeps (own).
+func decodeEnvelope(b []byte, env *envelope, d *detail) (*detail, error) {
+	if has, err := (&scanner{b: b, alias: true}).envelope(env, d); err == nil {
+		if !has {
+			return nil, nil
+		}
+		return d, nil
 	}
-	env = envelope{}
-	if err := json.Unmarshal(b, &env); err != nil {
+	var slow envelope // apart from env, which then need not be on the heap
+	if err := json.Unmarshal(b, &slow); err != nil {
 		// The typed detail may not fit another service's event: tell an
 		// irrelevant event from a malformed one by its envelope alone.
 		var head struct {
@@ -86,18 +94,66 @@ func decodeEnvelope(b []byte) (envelope, error) {
 			DetailType string `json:"detail-type"`
 		}
 		if json.Unmarshal(b, &head) == nil && (head.Source != "aws.backup" || !jobDetailType(head.DetailType)) {
-			return env, fmt.Errorf("%s %q: %w", head.Source, head.DetailType, ErrIrrelevant)
+			return nil, fmt.Errorf("%s %q: %w", head.Source, head.DetailType, ErrIrrelevant)
 		}
-		return env, fmt.Errorf("decode EventBridge event: %w", err)
+		return nil, fmt.Errorf("decode EventBridge event: %w", err)
 	}
-	return env, nil
+	*env = slow
+	return slow.Detail, nil
+}
+
+// own returns a copy of a decoded string that may share the event's bytes
+// (see decodeEnvelope), which are the caller's and may be reused.
+func own(s string) string { return strings.Clone(s) }
+
+// shared is own for the values that repeat across events (accounts,
+// Regions, vaults: a fleet has a few thousand): one copy of each serves
+// every event, up to maxShared values.
+func shared(s string) string {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if v, ok := sharedStrings[s]; ok {
+		return v
+	}
+	if len(sharedStrings) >= maxShared {
+		clear(sharedStrings) // a bound, not a cache policy: starts over
+	}
+	v := strings.Clone(s)
+	sharedStrings[v] = v
+	return v
+}
+
+const maxShared = 1 << 14
+
+var (
+	sharedMu      sync.Mutex
+	sharedStrings = map[string]string{}
+)
+
+// jobStates are the states AWS Backup reports, returned as these constants
+// rather than as copies of the event's bytes.
+var jobStates = []engine.JobState{engine.JobCreated, engine.JobPending, engine.JobRunning, engine.JobAborting,
+	engine.JobAborted, engine.JobCompleted, engine.JobFailed, engine.JobExpired, engine.JobPartial}
+
+// jobState returns a state in upper case (see own).
+func jobState(s string) engine.JobState {
+	up := strings.ToUpper(s)
+	for _, st := range jobStates {
+		if string(st) == up {
+			return st
+		}
+	}
+	return engine.JobState(own(up))
 }
 
 // Parse decodes one EventBridge event. It returns ErrIrrelevant (wrapped) for
-// events efskeeper ignores, and a descriptive error for malformed ones.
+// events efskeeper ignores, and a descriptive error for malformed ones. The
+// update shares no memory with b.
 func Parse(b []byte) (engine.JobUpdate, error) {
 	var u engine.JobUpdate
-	env, err := decodeEnvelope(b)
+	var env envelope
+	var spare detail
+	d, err := decodeEnvelope(b, &env, &spare)
 	if err != nil {
 		return u, err
 	}
@@ -117,11 +173,9 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	if env.Account == "" || env.Region == "" {
 		return u, fmt.Errorf("%s event %s: account and region are required", env.DetailType, env.ID)
 	}
-	if env.Detail == nil {
+	if d == nil {
 		return u, fmt.Errorf("%s event %s: detail is missing", env.DetailType, env.ID)
 	}
-	d := *env.Detail
-	u.Loc = engine.Loc{Account: env.Account, Region: env.Region}
 	state := d.State
 	if state == "" {
 		state = d.Status
@@ -129,9 +183,6 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	if state == "" {
 		return u, fmt.Errorf("%s event %s: detail has neither state nor status", env.DetailType, env.ID)
 	}
-	u.State = engine.JobState(strings.ToUpper(state))
-	u.Message = cleanMessage(d.StatusMessage)
-	u.SizeBytes = int64(d.BackupSizeInBytes)
 	if u.EventTime, err = parseTime(env.Time); err != nil {
 		return u, fmt.Errorf("%s event %s: time: %w", env.DetailType, env.ID, err)
 	}
@@ -148,37 +199,49 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	switch u.Kind {
 	case engine.KindBackup:
 		u.JobID = d.BackupJobID
-		u.ResourceArn = d.ResourceArn
-		u.VaultName = d.BackupVaultName
-		u.SourceVaultArn = d.BackupVaultArn
+	case engine.KindCopy:
+		u.JobID = d.CopyJobID
+		if u.JobID == "" && jobState(state) == engine.JobCreated {
+			return u, errCopyCreated
+		}
+	case engine.KindRestore:
+		u.JobID = d.RestoreJobID
+	}
+	if u.JobID == "" {
+		return u, fmt.Errorf("%s event %s: detail has no job id", env.DetailType, env.ID)
+	}
+	u.JobID = own(u.JobID)
+	u.Loc = engine.Loc{Account: shared(env.Account), Region: shared(env.Region)}
+	u.State = jobState(state)
+	u.Message = own(cleanMessage(d.StatusMessage))
+	u.SizeBytes = int64(d.BackupSizeInBytes)
+	switch u.Kind {
+	case engine.KindBackup:
+		u.ResourceArn = own(d.ResourceArn)
+		u.VaultName = shared(d.BackupVaultName)
+		u.SourceVaultArn = shared(d.BackupVaultArn)
 		// The documented COMPLETED event has the point only as resources[0].
 		u.RecoveryPointArn = d.RecoveryPointArn
 		if u.RecoveryPointArn == "" && isRecoveryPoint(first) {
 			u.RecoveryPointArn = first
 		}
+		u.RecoveryPointArn = own(u.RecoveryPointArn)
 	case engine.KindCopy:
-		u.JobID = d.CopyJobID
-		u.ResourceArn = d.ResourceArn
-		u.SourceVaultArn = d.SourceBackupVaultArn
-		u.DestinationVaultArn = d.DestinationBackupVaultArn
-		u.DestinationRecoveryPointArn = string(d.DestinationRecoveryPointArn)
+		u.ResourceArn = own(d.ResourceArn)
+		u.SourceVaultArn = shared(d.SourceBackupVaultArn)
+		u.DestinationVaultArn = shared(d.DestinationBackupVaultArn)
+		u.DestinationRecoveryPointArn = own(string(d.DestinationRecoveryPointArn))
 		if isRecoveryPoint(first) {
-			u.RecoveryPointArn = first
-		}
-		if u.JobID == "" && u.State == engine.JobCreated {
-			return u, fmt.Errorf("copy CREATED event without copyJobId: %w", ErrIrrelevant)
+			u.RecoveryPointArn = own(first)
 		}
 	case engine.KindRestore:
-		u.JobID = d.RestoreJobID
-		u.ResourceArn = d.SourceResourceArn
+		u.ResourceArn = own(d.SourceResourceArn)
 		u.RecoveryPointArn = d.RecoveryPointArn
 		if u.RecoveryPointArn == "" && isRecoveryPoint(first) {
 			u.RecoveryPointArn = first
 		}
-		u.CreatedResourceArn = d.CreatedResourceArn
-	}
-	if u.JobID == "" {
-		return u, fmt.Errorf("%s event %s: detail has no job id", env.DetailType, env.ID)
+		u.RecoveryPointArn = own(u.RecoveryPointArn)
+		u.CreatedResourceArn = own(d.CreatedResourceArn)
 	}
 	return u, nil
 }
@@ -205,11 +268,49 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	if t, ok := parseUTCMillis(s); ok {
+		return t, nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
 	}
 	return t.UTC(), nil
+}
+
+// parseUTCMillis reads the form AWS Backup's events use,
+// 2006-01-02T15:04:05Z or 2006-01-02T15:04:05.000Z, when every field is in
+// range; anything else is left to time.Parse, which answers the same for
+// these (FuzzParseTime).
+func parseUTCMillis(s string) (time.Time, bool) {
+	if len(s) != 20 && (len(s) != 24 || s[19] != '.') || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	ok := true
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				ok = false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	ms := 0
+	if len(s) == 24 {
+		ms = num(20, 3)
+	}
+	if !ok || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
+	if t.Day() != d { // past the end of the month
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // flexInt decodes a JSON number or a string holding an integer.

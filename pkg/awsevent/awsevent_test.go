@@ -181,3 +181,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The fast path of parseTime must answer as time.Parse does.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2020-07-15T21:39:13Z", "2020-07-15T21:38:31.152Z", "2024-02-29T00:00:00.000Z",
+		"2023-02-29T00:00:00Z", "2020-13-01T00:00:00Z", "2020-07-15T24:00:00Z", "2020-07-15T21:39:60Z",
+		"2020-07-15T21:39:13.1Z", "2020-07-15T21:39:13+01:00", "0000-01-01T00:00:00Z", "2020-07-1xT21:39:13Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := time.Parse(time.RFC3339Nano, s)
+		got, ok := parseUTCMillis(s)
+		if !ok {
+			return
+		}
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC || want.UTC() != got {
+			t.Fatalf("parseUTCMillis(%q) = %v, time.Parse: %v, %v", s, got, want, err)
+		}
+	})
+}

@@ -2,10 +2,12 @@ package awsevent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A hand-written decoder for the event envelope: the jobevents function
@@ -22,6 +24,11 @@ var errFallback = errors.New("fall back to encoding/json")
 type scanner struct {
 	b []byte
 	i int
+	// alias makes string values share b's memory instead of copying it:
+	// Parse reads most of an event's strings only to compare or parse them,
+	// and copies (clones) the few it returns. Without alias every value is
+	// a string of its own, as encoding/json's are.
+	alias bool
 }
 
 func (s *scanner) ws() {
@@ -101,16 +108,9 @@ func (s *scanner) object(field func(key []byte) error) error {
 func (s *scanner) rawString() ([]byte, error) {
 	s.i++ // opening quote
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return s.b[start : s.i-1], nil
-		case c == '\\' || c < 0x20 || c >= 0x80:
-			return nil, errFallback
-		}
-		s.i++
+	if q := bytes.IndexByte(s.b[start:], '"'); q >= 0 && plain(s.b[start:start+q]) {
+		s.i = start + q + 1
+		return s.b[start : start+q], nil
 	}
 	return nil, errFallback
 }
@@ -134,21 +134,24 @@ func (s *scanner) str(dst *string) error {
 func (s *scanner) stringValue() (string, error) {
 	s.i++
 	start := s.i
-	// Fast: no escapes, ASCII or valid UTF-8.
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if c == '"' {
-			raw := s.b[start:s.i]
-			s.i++
-			if utf8.Valid(raw) {
-				return string(raw), nil
+	// Fast: no escapes (the first quote ends the string), no control
+	// characters, valid UTF-8.
+	if q := bytes.IndexByte(s.b[start:], '"'); q >= 0 {
+		raw := s.b[start : start+q]
+		if plain(raw) {
+			s.i = start + q + 1
+			return s.text(raw), nil
+		}
+		if bytes.IndexByte(raw, '\\') < 0 {
+			if hasControl(raw) {
+				return "", errFallback
 			}
-			return fixUTF8(raw), nil
+			s.i = start + q + 1
+			if !utf8.Valid(raw) {
+				return fixUTF8(raw), nil
+			}
+			return s.text(raw), nil
 		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		s.i++
 	}
 	// Slow: unescape.
 	s.i = start
@@ -213,6 +216,66 @@ func (s *scanner) stringValue() (string, error) {
 		}
 	}
 	return "", errFallback
+}
+
+// text returns raw as a string: a copy, or with alias the bytes themselves.
+func (s *scanner) text(raw []byte) string {
+	if s.alias {
+		if len(raw) == 0 {
+			return ""
+		}
+		return unsafe.String(&raw[0], len(raw))
+	}
+	return string(raw)
+}
+
+// SWAR constants: a byte in each of the eight lanes of a word.
+const (
+	lanes1    = 0x0101010101010101
+	lanesHigh = 0x8080808080808080
+	lanesCtl  = 0x2020202020202020 // the first printable byte
+	lanesBack = 0x5c5c5c5c5c5c5c5c // backslash
+)
+
+// plain reports whether b is printable ASCII without a backslash: a JSON
+// string's contents that mean themselves. It reads eight bytes at a time:
+// (x - 0x20…20) | x has a lane's high bit set exactly when some lane is
+// below 0x20 or from 0x80 up (a borrow crosses lanes only from a lane
+// below 0x20), and (y - 0x01…01) &^ y, for y = x ^ 0x5c…5c, when some
+// lane of x is a backslash.
+func plain(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		y := x ^ lanesBack
+		if (x-lanesCtl|x|(y-lanes1)&^y)&lanesHigh != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControl reports whether b holds a byte below 0x20, eight bytes at a
+// time as plain does.
+func hasControl(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if (x-lanesCtl)&^x&lanesHigh != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 // fixUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD,
@@ -310,7 +373,10 @@ func (s *scanner) skip(depth int) error {
 			}
 		}
 	case c == '"':
+		alias := s.alias
+		s.alias = true // the value is dropped: no need for a copy
 		_, err := s.stringValue()
+		s.alias = alias
 		return err
 	case c == 't':
 		if s.lit("true") {
@@ -368,91 +434,192 @@ func (s *scanner) strings(dst *[]string) error {
 	}
 }
 
-// key reports whether a JSON key names a field, as encoding/json matches
-// them (case-insensitively).
-func key(k []byte, name string) bool {
-	return len(k) == len(name) && (string(k) == name || bytes.EqualFold(k, []byte(name)))
+// envelopeKeys and detailKeys are the JSON names of the fields decoded.
+var (
+	envelopeKeys = []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+	detailKeys   = []string{"backupJobId", "copyJobId", "restoreJobId", "state", "status", "statusMessage", "resourceArn",
+		"sourceResourceArn", "recoveryPointArn", "backupVaultArn", "backupVaultName", "sourceBackupVaultArn",
+		"destinationBackupVaultArn", "createdResourceArn", "creationDate", "completionDate",
+		"destinationRecoveryPointArn", "backupSizeInBytes"}
+)
+
+// fieldName returns the name among names that a JSON key selects, as
+// encoding/json matches them (exactly, else case-insensitively), or ""
+// for a key that names no field. No two names fold to each other.
+func fieldName(k []byte, names []string) string {
+	if n := exactName(k); n != "" {
+		for _, m := range names { // names of this object only
+			if m == n {
+				return n
+			}
+		}
+		return ""
+	}
+	for _, n := range names {
+		if len(n) == len(k) && bytes.EqualFold(k, []byte(n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// exactName returns the name of envelopeKeys or detailKeys that k spells
+// exactly: a switch, which the compiler turns into a search by length and
+// value, is several times faster than a loop over the names or a map.
+func exactName(k []byte) string {
+	switch string(k) {
+	case "version":
+		return "version"
+	case "id":
+		return "id"
+	case "detail-type":
+		return "detail-type"
+	case "source":
+		return "source"
+	case "account":
+		return "account"
+	case "time":
+		return "time"
+	case "region":
+		return "region"
+	case "resources":
+		return "resources"
+	case "detail":
+		return "detail"
+	case "backupJobId":
+		return "backupJobId"
+	case "copyJobId":
+		return "copyJobId"
+	case "restoreJobId":
+		return "restoreJobId"
+	case "state":
+		return "state"
+	case "status":
+		return "status"
+	case "statusMessage":
+		return "statusMessage"
+	case "resourceArn":
+		return "resourceArn"
+	case "sourceResourceArn":
+		return "sourceResourceArn"
+	case "recoveryPointArn":
+		return "recoveryPointArn"
+	case "backupVaultArn":
+		return "backupVaultArn"
+	case "backupVaultName":
+		return "backupVaultName"
+	case "sourceBackupVaultArn":
+		return "sourceBackupVaultArn"
+	case "destinationBackupVaultArn":
+		return "destinationBackupVaultArn"
+	case "createdResourceArn":
+		return "createdResourceArn"
+	case "creationDate":
+		return "creationDate"
+	case "completionDate":
+		return "completionDate"
+	case "destinationRecoveryPointArn":
+		return "destinationRecoveryPointArn"
+	case "backupSizeInBytes":
+		return "backupSizeInBytes"
+	}
+	return ""
 }
 
 // fastDecode decodes an event into env, or returns errFallback.
 func fastDecode(b []byte, env *envelope) error {
-	s := &scanner{b: b}
-	err := s.object(func(k []byte) error {
-		switch {
-		case key(k, "version"):
+	var d detail
+	has, err := (&scanner{b: b}).envelope(env, &d)
+	if err == nil && has {
+		env.Detail = &d
+	}
+	return err
+}
+
+// envelope decodes an event into env but its detail, which goes to d;
+// has reports whether env.Detail should point at d (a detail object came
+// last, and no null after it). d is kept apart so that it need not be on
+// the heap.
+func (s *scanner) envelope(env *envelope, d *detail) (has bool, err error) {
+	err = s.object(func(k []byte) error {
+		switch fieldName(k, envelopeKeys) {
+		case "version":
 			return s.str(&env.Version)
-		case key(k, "id"):
+		case "id":
 			return s.str(&env.ID)
-		case key(k, "detail-type"):
+		case "detail-type":
 			return s.str(&env.DetailType)
-		case key(k, "source"):
+		case "source":
 			return s.str(&env.Source)
-		case key(k, "account"):
+		case "account":
 			return s.str(&env.Account)
-		case key(k, "time"):
+		case "time":
 			return s.str(&env.Time)
-		case key(k, "region"):
+		case "region":
 			return s.str(&env.Region)
-		case key(k, "resources"):
+		case "resources":
 			return s.strings(&env.Resources)
-		case key(k, "detail"):
+		case "detail":
 			if s.null() {
-				env.Detail = nil
+				has = false
 				return nil
 			}
-			if env.Detail == nil {
-				env.Detail = &detail{}
+			if !has {
+				// A new object, as encoding/json allocates after a null;
+				// a repeated one updates the same.
+				*d = detail{}
+				has = true
 			}
-			return s.detail(env.Detail)
+			return s.detail(d)
 		}
 		return s.skip(0)
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.ws()
 	if s.i != len(s.b) {
-		return errFallback
+		return false, errFallback
 	}
-	return nil
+	return has, nil
 }
 
 func (s *scanner) detail(d *detail) error {
 	return s.object(func(k []byte) error {
-		switch {
-		case key(k, "backupJobId"):
+		switch fieldName(k, detailKeys) {
+		case "backupJobId":
 			return s.str(&d.BackupJobID)
-		case key(k, "copyJobId"):
+		case "copyJobId":
 			return s.str(&d.CopyJobID)
-		case key(k, "restoreJobId"):
+		case "restoreJobId":
 			return s.str(&d.RestoreJobID)
-		case key(k, "state"):
+		case "state":
 			return s.str(&d.State)
-		case key(k, "status"):
+		case "status":
 			return s.str(&d.Status)
-		case key(k, "statusMessage"):
+		case "statusMessage":
 			return s.str(&d.StatusMessage)
-		case key(k, "resourceArn"):
+		case "resourceArn":
 			return s.str(&d.ResourceArn)
-		case key(k, "sourceResourceArn"):
+		case "sourceResourceArn":
 			return s.str(&d.SourceResourceArn)
-		case key(k, "recoveryPointArn"):
+		case "recoveryPointArn":
 			return s.str(&d.RecoveryPointArn)
-		case key(k, "backupVaultArn"):
+		case "backupVaultArn":
 			return s.str(&d.BackupVaultArn)
-		case key(k, "backupVaultName"):
+		case "backupVaultName":
 			return s.str(&d.BackupVaultName)
-		case key(k, "sourceBackupVaultArn"):
+		case "sourceBackupVaultArn":
 			return s.str(&d.SourceBackupVaultArn)
-		case key(k, "destinationBackupVaultArn"):
+		case "destinationBackupVaultArn":
 			return s.str(&d.DestinationBackupVaultArn)
-		case key(k, "createdResourceArn"):
+		case "createdResourceArn":
 			return s.str(&d.CreatedResourceArn)
-		case key(k, "creationDate"):
+		case "creationDate":
 			return s.str(&d.CreationDate)
-		case key(k, "completionDate"):
+		case "completionDate":
 			return s.str(&d.CompletionDate)
-		case key(k, "destinationRecoveryPointArn"):
+		case "destinationRecoveryPointArn":
 			switch s.peek() {
 			case '"':
 				var v string
@@ -478,11 +645,12 @@ func (s *scanner) detail(d *detail) error {
 				return nil
 			}
 			return errFallback
-		case key(k, "backupSizeInBytes"):
+		case "backupSizeInBytes":
 			if s.null() {
 				return nil
 			}
-			var text []byte
+			var f float64
+			var err error
 			if s.peek() == '"' {
 				var v string
 				if err := s.str(&v); err != nil {
@@ -491,15 +659,14 @@ func (s *scanner) detail(d *detail) error {
 				if v == "" {
 					return nil
 				}
-				text = []byte(v)
+				f, err = strconv.ParseFloat(v, 64)
 			} else {
-				n, err := s.number()
-				if err != nil {
-					return err
+				n, nerr := s.number()
+				if nerr != nil {
+					return nerr
 				}
-				text = n
+				f, err = strconv.ParseFloat(string(n), 64)
 			}
-			f, err := strconv.ParseFloat(string(text), 64)
 			if err != nil {
 				return errFallback
 			}

@@ -1,6 +1,7 @@
 package awsevent
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -83,4 +84,24 @@ func FuzzFastPathAgrees(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkAgrees(t, b)
 	})
+}
+
+// Parse's strings must not share the event's bytes, which the caller may
+// reuse (the simulator renders every event into one buffer).
+func TestParseCopiesWhatItKeeps(t *testing.T) {
+	files, _ := filepath.Glob("testdata/eventbridge-*.json")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := Parse(bytes.Clone(b))
+		got, err := Parse(b)
+		for i := range b {
+			b[i] = 'x'
+		}
+		if !reflect.DeepEqual(got, want) || (err == nil) != (wantErr == nil) {
+			t.Errorf("%s: after the input changed: %+v, want %+v", f, got, want)
+		}
+	}
 }

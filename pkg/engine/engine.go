@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ func (e *Engine) now() time.Time { return e.Clock.Now().UTC() }
 
 // roleArn returns the ARN of a role that has the same name in every account.
 func roleArn(l Loc, name string) string {
-	return fmt.Sprintf("arn:%s:iam::%s:role/%s", policy.Partition(l.Region), l.Account, name)
+	return "arn:" + policy.Partition(l.Region) + ":iam::" + l.Account + ":role/" + name // every job start: no Sprintf
 }
 
 // BackupToken is the IdempotencyToken of attempt n of a task's backup.
@@ -168,6 +167,11 @@ func retriable(err error) bool {
 // logFor returns a logger with the attributes that let one grep follow a
 // session (STYLE.md).
 func (e *Engine) logFor(policyID, sessionID string, l Loc, fs string) *slog.Logger {
+	if !logs(e.Log) {
+		// Attributes for a logger that drops everything would only cost
+		// allocations on every job event (the simulator's default).
+		return e.Log
+	}
 	args := make([]any, 0, 10)
 	if policyID != "" {
 		args = append(args, "policy", policyID)
@@ -182,6 +186,17 @@ func (e *Engine) logFor(policyID, sessionID string, l Loc, fs string) *slog.Logg
 		args = append(args, "fileSystem", fs)
 	}
 	return e.Log.With(args...)
+}
+
+// logs reports whether l keeps records of any level the engine writes.
+func logs(l *slog.Logger) bool {
+	ctx := context.Background()
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+		if l.Enabled(ctx, level) {
+			return true
+		}
+	}
+	return false
 }
 
 // update re-reads and re-applies a change until its conditional write wins

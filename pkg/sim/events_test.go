@@ -303,3 +303,23 @@ func TestAppendISO(t *testing.T) {
 		}
 	}
 }
+
+// plainPrefix reads words; it must stop where a byte-by-byte scan stops.
+func TestPlainPrefix(t *testing.T) {
+	special := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff, 'a'}
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range special {
+				b := []byte(strings.Repeat("arn:aws:backup:x", 2)[:n])
+				b[pos] = c
+				want := 0
+				for want < n && jsonPlain[b[want]] {
+					want++
+				}
+				if got := plainPrefix(string(b)); got != want {
+					t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
+}
