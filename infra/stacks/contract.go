@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/efskeeper/efskeeper/pkg/awsevent"
 )
 
 // Names that are the same in every account, so that one StackSet creates them
@@ -99,7 +101,7 @@ const (
 )
 
 // backupJobDetailTypes are the AWS Backup events jobevents consumes.
-var backupJobDetailTypes = []string{"Backup Job State Change", "Copy Job State Change", "Restore Job State Change"}
+var backupJobDetailTypes = []string{awsevent.DetailBackupJob, awsevent.DetailCopyJob, awsevent.DetailRestoreJob}
 
 // AssetPaths are the files the stacks upload from the asset directory: each
 // function's bootstrap and the worker binary.

@@ -5,14 +5,30 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/efskeeper/efskeeper/pkg/awsevent"
 )
 
-// backupJobEventPattern matches the AWS Backup job events jobevents handles.
+// backupJobEventPattern matches the AWS Backup job events jobevents acts
+// on, as awsevent.Delivered says: Backup and Copy Job State Change events
+// in a terminal state (about two in three events of a backup are CREATED,
+// PENDING or RUNNING, which the engine drops; filtering them here saves
+// their invocations and, from member Regions, their cross-Region
+// deliveries), and Restore Job State Change events with a status.
 func backupJobEventPattern() *awsevents.EventPattern {
 	return &awsevents.EventPattern{
 		Source:     jsii.Strings("aws.backup"),
 		DetailType: jsii.Strings(backupJobDetailTypes...),
+		Detail:     &backupJobEventDetail,
 	}
+}
+
+// backupJobEventDetail is the detail part of backupJobEventPattern.
+var backupJobEventDetail = map[string]interface{}{
+	"$or": []interface{}{
+		map[string]interface{}{"state": awsevent.TerminalJobStates},
+		map[string]interface{}{"status": []interface{}{map[string]interface{}{"exists": true}}},
+	},
 }
 
 // homeBusArnPattern is the home Region's default event bus.

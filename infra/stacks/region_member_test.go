@@ -30,6 +30,7 @@ func TestRegionStacks(t *testing.T) {
 				"EventPattern": obj{
 					"source":      arr{"aws.backup"},
 					"detail-type": arr{"Backup Job State Change", "Copy Job State Change", "Restore Job State Change"},
+					"detail":      obj{"$or": arr{obj{"state": arr{"ABORTED", "COMPLETED", "EXPIRED", "FAILED", "PARTIAL"}}, obj{"status": arr{obj{"exists": true}}}}},
 				},
 				"Targets": arr{like(obj{"Arn": homeBus, "RoleArn": obj{"Fn::GetAtt": arr{roleID, "Arn"}}})},
 			})

@@ -12,6 +12,7 @@
 package awsevent
 
 import (
+	"slices"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,28 @@ const (
 	DetailCopyJob    = "Copy Job State Change"
 	DetailRestoreJob = "Restore Job State Change"
 )
+
+// TerminalJobStates are the states after which an AWS Backup job does not
+// change: the only Backup and Copy Job State Change events efskeeper acts
+// on.
+var TerminalJobStates = []string{"ABORTED", "COMPLETED", "EXPIRED", "FAILED", "PARTIAL"}
+
+// Delivered says whether the EventBridge rule that efskeeper deploys (and
+// that member Regions forward by) passes an aws.backup event on to
+// jobevents, given its detail-type and its detail's state and status ("" when
+// absent): Backup and Copy Job State Change events in a terminal state (the
+// engine drops the others, so they would only cost invocations and
+// cross-Region deliveries), and Restore Job State Change events that carry
+// a status (all but CREATED; restore sessions show progress). The rule's
+// pattern (infra/stacks) is built from TerminalJobStates and tested
+// against this function.
+func Delivered(detailType, state, status string) bool {
+	switch detailType {
+	case DetailBackupJob, DetailCopyJob, DetailRestoreJob:
+		return slices.Contains(TerminalJobStates, state) || status != ""
+	}
+	return false
+}
 
 // ErrIrrelevant marks a well-formed event that carries nothing efskeeper acts
 // on (another source or detail type, or a CREATED copy event without a job

@@ -200,3 +200,25 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+func TestDelivered(t *testing.T) {
+	for _, c := range []struct {
+		detailType, state, status string
+		want                      bool
+	}{
+		{DetailBackupJob, "COMPLETED", "", true},
+		{DetailBackupJob, "PARTIAL", "", true},
+		{DetailBackupJob, "RUNNING", "", false},
+		{DetailCopyJob, "FAILED", "", true},
+		{DetailCopyJob, "CREATED", "", false},
+		{DetailRestoreJob, "CREATED", "", false},
+		{DetailRestoreJob, "", "RUNNING", true},
+		{DetailRestoreJob, "", "COMPLETED", true},
+		{"Recovery Point State Change", "", "COMPLETED", false},
+		{"Region Setting State Change", "COMPLETED", "", false},
+	} {
+		if got := Delivered(c.detailType, c.state, c.status); got != c.want {
+			t.Errorf("Delivered(%q, %q, %q) = %v", c.detailType, c.state, c.status, got)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 // EventStats counts what happened to emitted events.
 type EventStats struct {
 	Emitted    int // events AWS Backup produced
+	Filtered   int // refused by the EventRule
 	Dropped    int // never delivered
 	Duplicated int // delivered twice
 	Reordered  int // held back so that later events overtake them
@@ -67,6 +68,10 @@ func (q *eventQueue) init() {
 func (w *World) emit(j *job) {
 	q := &w.ev
 	q.stats.Emitted++
+	if w.rule != nil && !w.rule(eventFields(j.kind, j.state)) {
+		q.stats.Filtered++
+		return
+	}
 	s := w.stream(j.key.num(uint64(j.step)))
 	s.u64() // the event id: drawn again when it is rendered
 	s.u64()
@@ -86,6 +91,21 @@ func (w *World) emit(j *job) {
 		q.stats.Duplicated++
 		q.push(w, delay+s.between(time.Second, f.EventMaxDelay+max(f.EventBatch, time.Minute)), e)
 	}
+}
+
+// eventFields are what an EventRule sees of a job's event: its
+// detail-type and its detail's state or status (see render).
+func eventFields(kind engine.JobKind, st engine.JobState) (detailType, state, status string) {
+	switch kind {
+	case engine.KindCopy:
+		return DetailCopyJob, string(st), ""
+	case engine.KindRestore:
+		if st == engine.JobCreated {
+			return DetailRestoreJob, string(st), ""
+		}
+		return DetailRestoreJob, "", string(st)
+	}
+	return DetailBackupJob, string(st), ""
 }
 
 func (q *eventQueue) push(w *World, delay time.Duration, e pendingEvent) {

@@ -276,3 +276,37 @@ func TestDeliverEventsToReusesMemorySafely(t *testing.T) {
 		}
 	}
 }
+
+// An EventRule keeps back what it refuses, and sees each event's
+// detail-type and state; the rest arrive as they would without it.
+func TestEventRule(t *testing.T) {
+	all := driveFleet(fleetWorld(4, Faults{}, 20), 20, 6*time.Hour)
+	var seen []string
+	w := fleetWorld(4, Faults{}, 20)
+	w.rule = func(detailType, state, status string) bool {
+		seen = append(seen, detailType+" "+state+status)
+		return state == "COMPLETED"
+	}
+	kept := driveFleet(w, 20, 6*time.Hour)
+	var want [][]byte
+	for _, raw := range all {
+		if bytes.Contains(raw, []byte(`"state":"COMPLETED"`)) {
+			want = append(want, raw)
+		}
+	}
+	if len(want) != 40 || len(kept) != len(want) {
+		t.Fatalf("with the rule %d events, want the %d COMPLETED ones of %d", len(kept), len(want), len(all))
+	}
+	for i := range want {
+		if !bytes.Equal(kept[i], want[i]) {
+			t.Fatalf("event %d differs with the rule:\n%s\n%s", i, kept[i], want[i])
+		}
+	}
+	st := w.EventStats()
+	if st.Filtered != len(all)-len(want) || st.Filtered != len(seen)-len(want) {
+		t.Errorf("Filtered %d, want %d (rule asked %d times)", st.Filtered, len(all)-len(want), len(seen))
+	}
+	if seen[0] != "Backup Job State Change CREATED" {
+		t.Errorf("the rule first saw %q", seen[0])
+	}
+}

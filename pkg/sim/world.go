@@ -26,6 +26,11 @@ type Config struct {
 	// account into one destination Region (default 100, not adjustable in
 	// AWS). Copies beyond it stay CREATED until a slot frees.
 	CopyConcurrency int
+	// EventRule, when set, is the EventBridge rule between AWS Backup and
+	// the consumer: an event it refuses (given its detail-type, and its
+	// detail's state and status, "" when absent) is never delivered
+	// (EventStats.Filtered). Nil delivers every event.
+	EventRule func(detailType, state, status string) bool
 }
 
 // World is the whole simulated AWS. It is safe for concurrent use; one mutex
@@ -35,6 +40,7 @@ type World struct {
 	mu      sync.Mutex
 	seed    uint64
 	faults  Faults
+	rule    func(detailType, state, status string) bool
 	now     time.Time
 	caller  string
 	copyMax int
@@ -113,6 +119,7 @@ func New(cfg Config) *World {
 	w := &World{
 		seed:      cfg.Seed,
 		faults:    cfg.Faults,
+		rule:      cfg.EventRule,
 		now:       start.UTC(),
 		caller:    caller,
 		copyMax:   copyMax,

@@ -156,7 +156,8 @@ func New(o Options) (*Harness, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	w := sim.New(sim.Config{Seed: o.Seed, Faults: faults, Start: o.Start})
+	// The deployed EventBridge rule passes on only what jobevents acts on.
+	w := sim.New(sim.Config{Seed: o.Seed, Faults: faults, Start: o.Start, EventRule: awsevent.Delivered})
 	if o.Build != nil {
 		o.Build(w)
 	}
