@@ -12,11 +12,11 @@
 package awsevent
 
 import (
-	"slices"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
