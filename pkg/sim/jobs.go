@@ -260,7 +260,10 @@ func (j *job) vaultRegion() string { return j.dstRegion }
 // jobFS returns the job's file system if it exists (nil once deleted).
 func (w *World) jobFS(j *job) *fileSystem {
 	if j.fs == nil {
-		j.fs = w.jobFS(j) // added after the job started
+		// The file system was added after the job started.
+		if l, id, ok := parseFileSystemArn(j.resourceArn); ok && w.regions[l] != nil {
+			j.fs = w.regions[l].fss[id]
+		}
 	}
 	if j.fs == nil || j.fs.deleted {
 		return nil

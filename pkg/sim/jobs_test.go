@@ -493,3 +493,27 @@ func TestCompletionWindowAborts(t *testing.T) {
 		t.Fatalf("job %s at %v, want ABORTED at the end of the completion window", j.State, j.CompletedAt)
 	}
 }
+
+// A backup of a file system that does not exist fails with AWS's message;
+// one that appears while the job waits is backed up.
+func TestBackupOfMissingFileSystem(t *testing.T) {
+	w := testWorld(t, Faults{}, gib)
+	req := backupReq("tok-missing")
+	req.ResourceArn = fileSystemArn(locA, "fs-0000000000000dead")
+	sj := mustStart(t, w, req)
+	run(w, 3*time.Hour)
+	u, err := w.Backup().DescribeBackupJob(ctx, locA, sj.JobID)
+	if err != nil || u.State != engine.JobFailed || !strings.Contains(u.Message, "was not found") {
+		t.Fatalf("backup of a missing file system: %+v, %v; want FAILED, not found", u, err)
+	}
+
+	req = backupReq("tok-late")
+	req.ResourceArn = fileSystemArn(locA, "fs-0000000000000beef")
+	sj = mustStart(t, w, req)
+	w.AddFileSystem(locA, FileSystemSpec{ID: "fs-0000000000000beef", SizeBytes: gib})
+	run(w, 3*time.Hour)
+	u, err = w.Backup().DescribeBackupJob(ctx, locA, sj.JobID)
+	if err != nil || u.State != engine.JobCompleted {
+		t.Fatalf("backup of a file system added after the start: %+v, %v; want COMPLETED", u, err)
+	}
+}
