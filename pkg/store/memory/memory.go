@@ -12,6 +12,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +38,8 @@ type Store struct {
 
 	tasks            map[string]*engine.Task
 	sessionTasks     forest // session id → (0, task id)
-	policyTasks      forest // policy id → (0, task id)
+	taskSessions     forest // policy id → (0, session id) of the sessions that have tasks
 	sessionLiveTasks forest // as sessionTasks, live tasks only
-	policyLiveTasks  forest // as policyTasks, live tasks only
 	fileSystemTasks  forest // policy#account#Region#file system → (0, id) of live tasks
 	retention        forest // policy id → (RetainAt, id) of tasks InRetention
 	dueTasks         tree   // (NextCheckAt, id) of non-terminal tasks
@@ -60,9 +60,8 @@ func New() *Store {
 		sessionUnits:     forest{},
 		tasks:            map[string]*engine.Task{},
 		sessionTasks:     forest{},
-		policyTasks:      forest{},
+		taskSessions:     forest{},
 		sessionLiveTasks: forest{},
-		policyLiveTasks:  forest{},
 		fileSystemTasks:  forest{},
 		retention:        forest{},
 		byBackupJob:      map[string]string{},
@@ -535,21 +534,6 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 	if err != nil {
 		return nil, "", err
 	}
-	var t *tree
-	switch {
-	case listing == store.ListGroup:
-		t = s.fileSystemTasks[fileSystemName(q.PolicyID, q.Loc, q.FileSystem)]
-	case listing == store.ListRetention:
-		t = s.retention[q.PolicyID]
-	case q.SessionID != "" && q.LiveOnly:
-		t = s.sessionLiveTasks[q.SessionID]
-	case q.SessionID != "":
-		t = s.sessionTasks[q.SessionID]
-	case q.LiveOnly:
-		t = s.policyLiveTasks[q.PolicyID]
-	default:
-		t = s.policyTasks[q.PolicyID]
-	}
 	var after *key
 	if q.Cursor != "" {
 		var c taskCursor
@@ -558,18 +542,42 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 		}
 		after = &key{at: c.At, id: c.ID}
 	}
-	if t == nil {
-		return nil, "", nil
-	}
 	limit := store.Limit(q.Limit)
 	var keys []key
-	t.ascend(after, func(k key) bool {
+	collect := func(k key) bool {
 		if listing == store.ListRetention && k.at.After(q.RetainBy) {
 			return false
 		}
 		keys = append(keys, k)
 		return len(keys) <= limit
-	})
+	}
+	trees := s.sessionTasks
+	if q.LiveOnly {
+		trees = s.sessionLiveTasks
+	}
+	switch listing {
+	case store.ListGroup:
+		s.fileSystemTasks[fileSystemName(q.PolicyID, q.Loc, q.FileSystem)].ascend(after, collect)
+	case store.ListRetention:
+		s.retention[q.PolicyID].ascend(after, collect)
+	case store.ListSession:
+		trees[q.SessionID].ascend(after, collect)
+	case store.ListPolicy:
+		// A policy's tasks in id order are its sessions' in session id
+		// order (session ids of a policy have one length).
+		var from *key
+		if after != nil {
+			from = &key{id: sessionOfTask(after.id)}
+			trees[from.id].ascend(after, collect)
+		}
+		s.taskSessions[q.PolicyID].ascend(from, func(sk key) bool {
+			if len(keys) > limit {
+				return false
+			}
+			trees[sk.id].ascend(nil, collect)
+			return len(keys) <= limit
+		})
+	}
 	var next string
 	if len(keys) > limit {
 		keys = keys[:limit]
@@ -583,6 +591,20 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 	return out, next, nil
 }
 
+// sessionOfTask returns the session id at the front of a task id
+// (<policy>#<instant>#...).
+func sessionOfTask(id string) string {
+	i := strings.IndexByte(id, '#')
+	if i < 0 {
+		return id
+	}
+	j := strings.IndexByte(id[i+1:], '#')
+	if j < 0 {
+		return id
+	}
+	return id[:i+1+j]
+}
+
 // fileSystemName names the tree of a file system's live tasks.
 func fileSystemName(policyID string, l engine.Loc, fs string) string {
 	return policyID + "#" + l.Account + "#" + l.Region + "#" + fs
@@ -590,11 +612,12 @@ func fileSystemName(policyID string, l engine.Loc, fs string) string {
 
 func (s *Store) indexTask(id string, t *engine.Task) {
 	k := key{id: id}
+	if s.sessionTasks[t.SessionID] == nil {
+		s.taskSessions.insert(t.PolicyID, key{id: t.SessionID})
+	}
 	s.sessionTasks.insert(t.SessionID, k)
-	s.policyTasks.insert(t.PolicyID, k)
 	if t.Live() {
 		s.sessionLiveTasks.insert(t.SessionID, k)
-		s.policyLiveTasks.insert(t.PolicyID, k)
 		s.fileSystemTasks.insert(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
 	}
 	if t.InRetention() {
@@ -625,11 +648,9 @@ func (s *Store) reindexTask(id string, old, t *engine.Task) {
 		fs := fileSystemName(t.PolicyID, t.Loc, t.FileSystem)
 		if live {
 			s.sessionLiveTasks.insert(t.SessionID, k)
-			s.policyLiveTasks.insert(t.PolicyID, k)
 			s.fileSystemTasks.insert(fs, k)
 		} else {
 			s.sessionLiveTasks.remove(t.SessionID, k)
-			s.policyLiveTasks.remove(t.PolicyID, k)
 			s.fileSystemTasks.remove(fs, k)
 		}
 	}
@@ -654,26 +675,27 @@ func (s *Store) reindexTask(id string, old, t *engine.Task) {
 		if s.byBackupJob[old.Backup.ID] == id {
 			delete(s.byBackupJob, old.Backup.ID)
 		}
-	}
-	if t.Backup.ID != "" {
-		s.byBackupJob[t.Backup.ID] = id
+		if t.Backup.ID != "" {
+			s.byBackupJob[t.Backup.ID] = id
+		}
 	}
 	if old.RecoveryPointArn != t.RecoveryPointArn {
 		if s.byRecoveryPoint[old.RecoveryPointArn] == id {
 			delete(s.byRecoveryPoint, old.RecoveryPointArn)
 		}
-	}
-	if t.RecoveryPointArn != "" {
-		s.byRecoveryPoint[t.RecoveryPointArn] = id
+		if t.RecoveryPointArn != "" {
+			s.byRecoveryPoint[t.RecoveryPointArn] = id
+		}
 	}
 }
 
 func (s *Store) unindexTask(id string, t *engine.Task) {
 	k := key{id: id}
 	s.sessionTasks.remove(t.SessionID, k)
-	s.policyTasks.remove(t.PolicyID, k)
+	if s.sessionTasks[t.SessionID] == nil {
+		s.taskSessions.remove(t.PolicyID, key{id: t.SessionID})
+	}
 	s.sessionLiveTasks.remove(t.SessionID, k)
-	s.policyLiveTasks.remove(t.PolicyID, k)
 	s.fileSystemTasks.remove(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
 	s.retention.remove(t.PolicyID, key{t.RetainAt, id})
 	s.dueTasks.remove(key{t.NextCheckAt, id})

@@ -122,8 +122,11 @@ func merge(a, b *node) *node {
 }
 
 // ascend calls fn on the keys above after (all keys when after is nil), in
-// ascending order, until fn returns false.
+// ascending order, until fn returns false. A nil tree has no keys.
 func (t *tree) ascend(after *key, fn func(key) bool) {
+	if t == nil {
+		return
+	}
 	ascendNode(t.root, after, fn)
 }
 
