@@ -44,6 +44,8 @@ vet:
 
 test: deps fmt-check vet
 	$(GO) test -timeout 20m ./...
+	# Concurrent handling (as Lambda runs it) under the race detector.
+	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestContract' ./pkg/simrun ./pkg/store/memory
 
 # The long chaos soak: 90 simulated days, heavy faults, several seeds.
 soak:

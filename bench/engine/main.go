@@ -37,7 +37,9 @@ func main() {
 	days := flag.Int("days", 7, "simulated days")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	gcPercent := flag.Int("gcpercent", 400, "GOGC for the run (see below)")
+	workers := flag.Int("workers", runtime.NumCPU(), "events, region runs and retention groups handled at once, as concurrent Lambda invocations would (1: one after another)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile (after the run) to this file")
+	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile (after the run) to this file")
 	flag.Parse()
 	// The process holds the whole simulated AWS and the in-memory store
 	// (every job, recovery point and task ever made: ~100 MB per simulated
@@ -59,27 +61,34 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*accounts, *fsPer, *days); err != nil {
+	if *mutexprofile != "" {
+		runtime.SetMutexProfileFraction(5)
+	}
+	if err := run(*accounts, *fsPer, *days, *workers); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench-engine:", err)
 		os.Exit(1)
 	}
-	if *memprofile != "" {
-		if err := writeHeapProfile(*memprofile); err != nil {
+	for _, p := range []struct{ path, name string }{{*memprofile, "allocs"}, {*mutexprofile, "mutex"}} {
+		if p.path == "" {
+			continue
+		}
+		if err := writeProfile(p.path, p.name); err != nil {
 			fmt.Fprintln(os.Stderr, "bench-engine:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-// writeHeapProfile writes the heap profile, whose alloc_space and
-// alloc_objects samples show where the run allocated.
-func writeHeapProfile(path string) error {
+// writeProfile writes a runtime profile: "allocs", whose alloc_space and
+// alloc_objects samples show where the run allocated, or "mutex", where
+// workers waited for each other.
+func writeProfile(path, name string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
 	}
@@ -163,14 +172,14 @@ func heapMiB() float64 {
 	return float64(m.HeapInuse) / (1 << 20)
 }
 
-func run(accounts, fsPer, days int) error {
+func run(accounts, fsPer, days, workers int) error {
 	p, err := benchPolicy()
 	if err != nil {
 		return err
 	}
 	store := memory.New()
-	fmt.Printf("fleet: %d accounts x %d Regions x %d file systems = %d file systems, %d simulated days\n",
-		accounts, len(regions), fsPer, accounts*len(regions)*fsPer, days)
+	fmt.Printf("fleet: %d accounts x %d Regions x %d file systems = %d file systems, %d simulated days, %d workers\n",
+		accounts, len(regions), fsPer, accounts*len(regions)*fsPer, days, workers)
 	var dayTimes, dayCPU []time.Duration
 	var heaps []float64
 	last := time.Now()
@@ -180,7 +189,8 @@ func run(accounts, fsPer, days int) error {
 		Seed: 1, Days: days, Faults: "none", Build: build(accounts, fsPer), Policies: []*policy.Policy{p}, Store: store,
 		// A fleet this size expires ~32,000 points a day: an operator raises
 		// the per-run deletion cap accordingly.
-		Config: engine.Config{MaxDeletesPerRun: 5000},
+		Config:  engine.Config{MaxDeletesPerRun: 5000},
+		Workers: workers,
 		Progress: func(done, total time.Duration) {
 			if done > 0 && done%(24*time.Hour) == 0 {
 				now, cpu := time.Now(), cpuTime()

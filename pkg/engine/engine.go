@@ -46,6 +46,11 @@ type Config struct {
 	DryRun bool
 	// MaxDeleteAttempts is how often retention tries to delete one point.
 	MaxDeleteAttempts int
+	// RetentionConcurrency is how many file systems retention decides on
+	// and deletes from at once (each one's calls in order). A large fleet
+	// expires tens of thousands of points a day, three AWS calls each:
+	// more than one run could make one after another within its time.
+	RetentionConcurrency int
 }
 
 // DefaultConfig returns the defaults.
@@ -63,6 +68,7 @@ func DefaultConfig() Config {
 		MaxCatchUp:            3,
 		MaxDeletesPerRun:      2000,
 		MaxDeleteAttempts:     5,
+		RetentionConcurrency:  8,
 	}
 }
 
@@ -103,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDeleteAttempts <= 0 {
 		c.MaxDeleteAttempts = d.MaxDeleteAttempts
+	}
+	if c.RetentionConcurrency <= 0 {
+		c.RetentionConcurrency = d.RetentionConcurrency
 	}
 	return c
 }

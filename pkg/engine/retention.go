@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
@@ -54,15 +56,100 @@ func (e *Engine) Retention(ctx context.Context) (RetentionResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("retention: list policies: %w", err)
 	}
-	budget := e.Config.MaxDeletesPerRun
+	budget := &deleteBudget{left: e.Config.MaxDeletesPerRun}
 	var errs []error
 	for _, rec := range recs {
 		res.Policies++
-		if err := e.retainPolicy(ctx, rec, now, &budget, &res); err != nil {
+		if err := e.retainPolicy(ctx, rec, now, budget, &res); err != nil {
 			errs = append(errs, fmt.Errorf("retention of policy %s: %w", rec.Policy.ID, err))
 		}
 	}
+	slices.Sort(res.WouldDelete) // groups are decided concurrently
 	return res, errors.Join(errs...)
+}
+
+// deleteBudget is what is left of MaxDeletesPerRun, shared by the groups
+// a pass decides on at once.
+type deleteBudget struct {
+	mu   sync.Mutex
+	left int
+}
+
+// take uses up one deletion; false when none is left.
+func (b *deleteBudget) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.left <= 0 {
+		return false
+	}
+	b.left--
+	return true
+}
+
+func (b *deleteBudget) empty() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.left <= 0
+}
+
+// add merges the result of one group into r.
+func (r *RetentionResult) add(g RetentionResult) {
+	r.Points += g.Points
+	r.Deleted += g.Deleted
+	r.Expired += g.Expired
+	r.Failed += g.Failed
+	r.Refused += g.Refused
+	r.Protected += g.Protected
+	r.WouldDelete = append(r.WouldDelete, g.WouldDelete...)
+	r.Capped = r.Capped || g.Capped
+}
+
+// retainGroups decides on n groups of tasks, read by load,
+// RetentionConcurrency at a time (each group's AWS calls and store writes
+// one after another, as the safeguards need); it stops starting groups
+// after one fails or, outside a sweep, once the budget runs out.
+func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, sweep bool) error {
+	var mu sync.Mutex
+	var errs []error
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			mu.Lock()
+			stop := i >= n || len(errs) > 0
+			mu.Unlock()
+			if stop {
+				return
+			}
+			if !sweep && budget.empty() {
+				mu.Lock()
+				res.Capped = true
+				mu.Unlock()
+				return
+			}
+			var g RetentionResult
+			group, err := load(i)
+			if err == nil {
+				err = e.retainGroup(ctx, p, group, now, budget, &g, sweep)
+			}
+			mu.Lock()
+			res.add(g)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(e.Config.RetentionConcurrency, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // point is one recovery point to consider: a task's source point or one of
@@ -80,7 +167,7 @@ type fileSystemKey struct {
 	fs  string
 }
 
-func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.Time, budget *int, res *RetentionResult) error {
+func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.Time, budget *deleteBudget, res *RetentionResult) error {
 	p := rec.Policy
 	if digest := p.RulesDigest(); rec.RetentionRules != digest {
 		return e.sweepPolicy(ctx, rec, digest, now, budget, res)
@@ -92,29 +179,26 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 		if err != nil {
 			return fmt.Errorf("list the restore points due: %w", err)
 		}
+		var due []*Task // one per file system
 		for _, t := range page {
-			k := fileSystemKey{t.Loc, t.FileSystem}
-			if done[k] {
-				continue
+			if k := (fileSystemKey{t.Loc, t.FileSystem}); !done[k] {
+				done[k] = true
+				due = append(due, t)
 			}
-			done[k] = true
-			if *budget <= 0 {
-				res.Capped = true
-				return nil
-			}
+		}
+		load := func(i int) ([]*Task, error) {
+			t := due[i]
 			group, err := e.allTasks(ctx, TaskQuery{PolicyID: p.ID, Loc: t.Loc, FileSystem: t.FileSystem, LiveOnly: true})
 			if err != nil {
-				return fmt.Errorf("list the restore points of %s in %s: %w", t.FileSystem, t.Loc, err)
+				return nil, fmt.Errorf("list the restore points of %s in %s: %w", t.FileSystem, t.Loc, err)
 			}
 			if !slices.ContainsFunc(group, func(g *Task) bool { return g.ID() == t.ID() }) {
 				group = append(group, t) // the file system's listing lags a write
 			}
-			if err := e.retainGroup(ctx, p, group, now, budget, res, false); err != nil {
-				return err
-			}
+			return group, nil
 		}
-		if next == "" {
-			return nil
+		if err := e.retainGroups(ctx, p, len(due), load, now, budget, res, false); err != nil || res.Capped || next == "" {
+			return err
 		}
 		q.Cursor = next
 	}
@@ -124,7 +208,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 // has expired within the budget, sets the RetainAt of every terminal task
 // (now for the expired points the budget left), and then records the
 // rules it did this under.
-func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest string, now time.Time, budget *int, res *RetentionResult) error {
+func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest string, now time.Time, budget *deleteBudget, res *RetentionResult) error {
 	p := rec.Policy
 	tasks, err := e.allTasks(ctx, TaskQuery{PolicyID: p.ID, LiveOnly: true})
 	if err != nil {
@@ -142,10 +226,13 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 	slices.SortFunc(keys, func(a, b fileSystemKey) int {
 		return cmp.Or(cmp.Compare(a.loc.Account, b.loc.Account), cmp.Compare(a.loc.Region, b.loc.Region), cmp.Compare(a.fs, b.fs))
 	})
-	for _, k := range keys {
-		if err := e.retainGroup(ctx, p, groups[k], now, budget, res, true); err != nil {
-			return err
-		}
+	ordered := make([][]*Task, len(keys))
+	for i, k := range keys {
+		ordered[i] = groups[k]
+	}
+	load := func(i int) ([]*Task, error) { return ordered[i], nil }
+	if err := e.retainGroups(ctx, p, len(ordered), load, now, budget, res, true); err != nil {
+		return err
 	}
 	if e.Config.DryRun {
 		return nil
@@ -171,7 +258,7 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 // expired ones the budget allows, and sets the RetainAt of its terminal
 // tasks: every one in a sweep; otherwise the due ones, and others only to
 // bring their next look forward.
-func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *int, res *RetentionResult, sweep bool) error {
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, sweep bool) error {
 	group := tasks[:0:0]
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
@@ -202,7 +289,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 			case !est.IsZero():
 				next = backoff(est, now)
 			}
-		case *budget <= 0:
+		case budget.empty():
 			res.Capped = true
 			next = now
 			if !t.RetainAt.IsZero() && t.RetainAt.Before(now) {
@@ -318,7 +405,7 @@ type expiry struct {
 
 // expireTask deletes the expired points of one task and records the
 // outcome on the task (the caller writes it).
-func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected map[string]bool, now time.Time, budget *int, res *RetentionResult) expiry {
+func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected map[string]bool, now time.Time, budget *deleteBudget, res *RetentionResult) expiry {
 	var out expiry
 	log := e.logFor(policyID, t.SessionID, t.Loc, t.FileSystem)
 	for _, c := range t.Copies {
@@ -345,18 +432,16 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 			out.protected = true
 			continue
 		}
-		if *budget <= 0 {
+		if !budget.take() {
 			res.Capped = true
 			out.retry = true
 			break
 		}
 		if e.Config.DryRun {
 			res.WouldDelete = append(res.WouldDelete, pt.arn)
-			*budget--
 			continue
 		}
 		d := e.deletePoint(ctx, policyID, pt, now)
-		*budget--
 		switch d.State {
 		case DeletionDeleted:
 			res.Deleted++

@@ -3,6 +3,7 @@ package simrun
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
 )
@@ -13,6 +14,7 @@ import (
 // reconciler).
 type crashStore struct {
 	engine.Store
+	mu      sync.Mutex
 	rate    float64
 	seed    uint64
 	rng     *rand.Rand
@@ -21,6 +23,8 @@ type crashStore struct {
 
 // crash decides the fate of one write: 0 none, 1 before, 2 after.
 func (c *crashStore) crash() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.rng == nil {
 		c.rng = rand.New(rand.NewPCG(c.seed, 0xc7a5))
 	}
@@ -29,6 +33,13 @@ func (c *crashStore) crash() int {
 	}
 	c.crashes++
 	return 1 + c.rng.IntN(2)
+}
+
+// count is how many crashes were simulated.
+func (c *crashStore) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.crashes
 }
 
 func (c *crashStore) write(do func() error) error {

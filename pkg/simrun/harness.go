@@ -11,11 +11,14 @@
 package simrun
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/awsevent"
@@ -57,6 +60,13 @@ type Options struct {
 	// Driver, when set, makes the harness call the use-cases through it
 	// (for example through the Lambda handlers) instead of directly.
 	Driver func(e *engine.Engine) Driver
+	// Workers, above 1, handles the events of a minute and the region runs
+	// due on that many goroutines, as concurrent Lambda invocations would,
+	// and makes retention decide on that many file systems at once (unless
+	// Config.RetentionConcurrency says otherwise). The order of calls into
+	// the world then varies, so a run is no longer reproducible by seed:
+	// the demo and the soak use 1, the engine benchmark the machine's cores.
+	Workers int
 	// Progress is called once per simulated hour.
 	Progress func(done, total time.Duration)
 	Log      *slog.Logger
@@ -119,6 +129,7 @@ type Harness struct {
 	Restorer *engine.Restorer
 	Notices  []engine.SessionNotice
 	Stats    Stats
+	mu       sync.Mutex // Notices and Stats, with Workers > 1
 	crash    *crashStore
 	start    time.Time
 	// ticksUntil is the last instant a tick may start sessions.
@@ -173,9 +184,14 @@ func New(o Options) (*Harness, error) {
 	}
 	h.Queue = &Queue{}
 	notifier := notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
 		h.Notices = append(h.Notices, n)
 		return nil
 	})
+	if o.Config.RetentionConcurrency == 0 {
+		o.Config.RetentionConcurrency = max(1, o.Workers) // 1: reproducible
+	}
 	h.Engine = engine.New(engine.Engine{
 		Store: st, Backup: w.Backup(), FileSystems: w.FileSystems(), Org: w.Organization(),
 		Queue: h.Queue, Notifier: notifier, Clock: w, Log: o.Log, Config: o.Config,
@@ -259,62 +275,105 @@ func (h *Harness) Run(ctx context.Context) error {
 // a message whose handler fails becomes visible again after a while.
 func (h *Harness) drainQueue(ctx context.Context) {
 	now := h.World.Now()
-	for _, m := range h.Queue.due(now) {
+	due := h.Queue.due(now)
+	h.concurrently(len(due), func(i int) {
+		m := due[i]
+		err := h.Driver.RegionRun(ctx, m.msg)
+		h.mu.Lock()
+		defer h.mu.Unlock()
 		h.Stats.RegionRuns++
-		if err := h.Driver.RegionRun(ctx, m.msg); err != nil {
+		if err != nil {
 			h.Stats.RegionRunErrors++
 			h.Opts.Log.Warn("region run failed; message will be redelivered", "error", err, "session", m.msg.SessionID)
 			if m.receives < 10 {
 				h.Queue.redeliver(m, now.Add(5*time.Minute)) // visibility timeout
 			}
 		}
+	})
+}
+
+// concurrently calls fn(0) .. fn(n-1): in order, or with Workers > 1 on
+// that many goroutines.
+func (h *Harness) concurrently(n int, fn func(i int)) {
+	if h.Opts.Workers <= 1 || n < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(h.Opts.Workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // deliverEvents hands the world's events to the job-event use-case through
 // the parser, with Lambda's asynchronous retries (two more attempts).
 func (h *Harness) deliverEvents(ctx context.Context) {
-	// The bytes are only valid during the callback, as a Lambda's payload
-	// buffer would be; nothing below keeps them.
-	h.World.DeliverEventsTo(func(raw []byte) {
-		h.Stats.Events++
-		u, err := awsevent.Parse(raw)
-		if errors.Is(err, awsevent.ErrIrrelevant) {
-			h.Stats.EventsIrrelevant++
-			return
-		}
-		if err != nil {
-			h.Stats.EventErrors++
-			h.Opts.Log.Error("event does not parse", "error", err)
-			return
-		}
-		var herr error
-		for attempt := 0; attempt < 3; attempt++ {
-			if d, ok := h.Driver.(direct); ok {
-				if u.Kind == engine.KindRestore {
-					herr = h.Restorer.Update(ctx, u)
-				} else {
-					herr = d.e.HandleJobEvent(ctx, u) // parsed once already
-				}
-			} else {
-				herr = h.Driver.JobEvent(ctx, raw)
-			}
-			if herr == nil {
-				break
-			}
-		}
-		if herr != nil {
-			h.Stats.EventsLost++
-			h.Opts.Log.Warn("event handling failed three times; the reconciler must cover it", "error", herr)
-		}
-	})
+	if h.Opts.Workers <= 1 {
+		// The bytes are only valid during the callback, as a Lambda's
+		// payload buffer would be; nothing below keeps them.
+		h.World.DeliverEventsTo(func(raw []byte) { h.handleEvent(ctx, raw) })
+	} else {
+		var batch [][]byte
+		h.World.DeliverEventsTo(func(raw []byte) { batch = append(batch, bytes.Clone(raw)) })
+		h.concurrently(len(batch), func(i int) { h.handleEvent(ctx, batch[i]) })
+	}
 	if h.crash != nil {
-		h.Stats.Crashes = h.crash.crashes
+		h.Stats.Crashes = h.crash.count()
+	}
+}
+
+// handleEvent is one jobevents invocation.
+func (h *Harness) handleEvent(ctx context.Context, raw []byte) {
+	count := func(c *int) {
+		h.mu.Lock()
+		*c++
+		h.mu.Unlock()
+	}
+	count(&h.Stats.Events)
+	u, err := awsevent.Parse(raw)
+	if errors.Is(err, awsevent.ErrIrrelevant) {
+		count(&h.Stats.EventsIrrelevant)
+		return
+	}
+	if err != nil {
+		count(&h.Stats.EventErrors)
+		h.Opts.Log.Error("event does not parse", "error", err)
+		return
+	}
+	var herr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if d, ok := h.Driver.(direct); ok {
+			if u.Kind == engine.KindRestore {
+				herr = h.Restorer.Update(ctx, u)
+			} else {
+				herr = d.e.HandleJobEvent(ctx, u) // parsed once already
+			}
+		} else {
+			herr = h.Driver.JobEvent(ctx, raw)
+		}
+		if herr == nil {
+			break
+		}
+	}
+	if herr != nil {
+		count(&h.Stats.EventsLost)
+		h.Opts.Log.Warn("event handling failed three times; the reconciler must cover it", "error", herr)
 	}
 }
 
 // Queue is an in-process stand-in for the SQS queues.
 type Queue struct {
+	mu    sync.Mutex
 	msgs  []queued
 	Index []engine.IndexRunMsg
 }
@@ -327,20 +386,30 @@ type queued struct {
 
 // SendRegionRun implements engine.Queue.
 func (q *Queue) SendRegionRun(_ context.Context, m engine.RegionRunMsg) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.msgs = append(q.msgs, queued{msg: m})
 	return nil
 }
 
 // SendIndexRun implements engine.Queue; index runs are recorded only.
 func (q *Queue) SendIndexRun(_ context.Context, m engine.IndexRunMsg) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.Index = append(q.Index, m)
 	return nil
 }
 
 // Len is the number of messages waiting.
-func (q *Queue) Len() int { return len(q.msgs) }
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
+}
 
 func (q *Queue) due(now time.Time) []queued {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	var out, keep []queued
 	for _, m := range q.msgs {
 		if m.visible.After(now) {
@@ -355,6 +424,8 @@ func (q *Queue) due(now time.Time) []queued {
 }
 
 func (q *Queue) redeliver(m queued, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	m.visible = at
 	q.msgs = append(q.msgs, m)
 }

@@ -74,6 +74,22 @@ func TestSoak(t *testing.T) {
 	}
 }
 
+// Events, region runs and retention handled concurrently, as Lambda
+// would, under heavy faults and crashes: the invariants still hold.
+func TestConcurrentWorkers(t *testing.T) {
+	o := demoOptions(t, 9, 20, "heavy")
+	o.Workers = 4
+	rep := run(t, o)
+	for _, c := range rep.Invariants {
+		if !c.OK {
+			t.Errorf("invariant %s: %s", c.Name, c.Detail)
+		}
+	}
+	if rep.Summary.Backups == 0 || rep.Summary.Deleted == 0 || rep.Summary.Crashes == 0 {
+		t.Errorf("the run did too little: %+v", rep.Summary)
+	}
+}
+
 // The same seed gives the same report, byte for byte.
 func TestReproducibleBySeed(t *testing.T) {
 	a, _ := json.Marshal(run(t, demoOptions(t, 42, 5, "heavy")))

@@ -429,15 +429,15 @@ func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Uni
 
 // CreateTask stores a new task at version 1; ECONFLICT if its id exists.
 func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
-	defer s.lock("CreateTask")()
 	if err := store.CheckTask(t); err != nil {
 		return err
 	}
-	id := t.ID()
+	c := cloneTask(t) // outside the lock: it is the caller's until stored
+	defer s.lock("CreateTask")()
+	id := c.ID()
 	if old, ok := s.tasks[id]; ok {
 		return checkVersion("task", id, old.Version, 0)
 	}
-	c := cloneTask(t)
 	c.Version = 1
 	s.tasks[id] = c
 	s.indexTask(id, c)
@@ -447,22 +447,24 @@ func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 
 // GetTask returns a copy of the task.
 func (s *Store) GetTask(_ context.Context, id string) (*engine.Task, error) {
-	defer s.lock("GetTask")()
+	unlock := s.lock("GetTask")
 	t, ok := s.tasks[id]
+	unlock()
 	if !ok {
 		return nil, notFound("task", id)
 	}
-	return cloneTask(t), nil
+	return cloneTask(t), nil // stored tasks are replaced, never changed
 }
 
 // PutTask writes the task if its Version is the stored one, and moves its
 // index entries (due list, job and recovery point lookups, live lists).
 func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
-	defer s.lock("PutTask")()
 	if err := store.CheckTask(t); err != nil {
 		return err
 	}
-	id := t.ID()
+	c := cloneTask(t) // outside the lock: it is the caller's until stored
+	defer s.lock("PutTask")()
+	id := c.ID()
 	old := s.tasks[id]
 	var stored int64
 	if old != nil {
@@ -471,7 +473,6 @@ func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
 	if err := checkVersion("task", id, stored, t.Version); err != nil {
 		return err
 	}
-	c := cloneTask(t)
 	c.Version = stored + 1
 	s.tasks[id] = c
 	if old != nil {
@@ -485,22 +486,26 @@ func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
 
 // TaskByBackupJob returns the task whose current backup job has this id.
 func (s *Store) TaskByBackupJob(_ context.Context, jobID string) (*engine.Task, error) {
-	defer s.lock("TaskByBackupJob")()
+	unlock := s.lock("TaskByBackupJob")
 	id, ok := s.byBackupJob[jobID]
+	t := s.tasks[id]
+	unlock()
 	if !ok || jobID == "" {
 		return nil, notFound("task of backup job", jobID)
 	}
-	return cloneTask(s.tasks[id]), nil
+	return cloneTask(t), nil
 }
 
 // TaskByRecoveryPoint returns the task whose source recovery point has this ARN.
 func (s *Store) TaskByRecoveryPoint(_ context.Context, arn string) (*engine.Task, error) {
-	defer s.lock("TaskByRecoveryPoint")()
+	unlock := s.lock("TaskByRecoveryPoint")
 	id, ok := s.byRecoveryPoint[arn]
+	t := s.tasks[id]
+	unlock()
 	if !ok || arn == "" {
 		return nil, notFound("task of recovery point", arn)
 	}
-	return cloneTask(s.tasks[id]), nil
+	return cloneTask(t), nil
 }
 
 // DueTasks returns the non-terminal tasks whose NextCheckAt is <= now
@@ -529,7 +534,16 @@ type taskCursor struct {
 // id (which orders a policy's tasks by session, as session ids carry their
 // scheduled instant), or through retention's work list by RetainAt.
 func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
-	defer s.lock("ListTasks")()
+	unlock := s.lock("ListTasks")
+	stored, next, err := s.listTasks(q)
+	unlock()
+	for i, t := range stored {
+		stored[i] = cloneTask(t) // stored tasks are replaced, never changed
+	}
+	return stored, next, err
+}
+
+func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	listing, err := store.CheckTaskQuery(q)
 	if err != nil {
 		return nil, "", err
@@ -586,7 +600,7 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 	}
 	out := make([]*engine.Task, len(keys))
 	for i, k := range keys {
-		out[i] = cloneTask(s.tasks[k.id])
+		out[i] = s.tasks[k.id]
 	}
 	return out, next, nil
 }
