@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
@@ -46,11 +48,12 @@ type Config struct {
 	DryRun bool
 	// MaxDeleteAttempts is how often retention tries to delete one point.
 	MaxDeleteAttempts int
-	// RetentionConcurrency is how many file systems retention decides on
-	// and deletes from at once (each one's calls in order). A large fleet
-	// expires tens of thousands of points a day, three AWS calls each:
-	// more than one run could make one after another within its time.
-	RetentionConcurrency int
+	// Concurrency is how many file systems retention decides on and
+	// deletes from, and how many tasks the reconciler reads back, at once
+	// (each one's calls in order). A large fleet expires tens of thousands
+	// of points a day, three AWS calls each: more than one run could make
+	// one after another within its time.
+	Concurrency int
 }
 
 // DefaultConfig returns the defaults.
@@ -68,7 +71,7 @@ func DefaultConfig() Config {
 		MaxCatchUp:            3,
 		MaxDeletesPerRun:      2000,
 		MaxDeleteAttempts:     5,
-		RetentionConcurrency:  8,
+		Concurrency:           8,
 	}
 }
 
@@ -110,8 +113,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxDeleteAttempts <= 0 {
 		c.MaxDeleteAttempts = d.MaxDeleteAttempts
 	}
-	if c.RetentionConcurrency <= 0 {
-		c.RetentionConcurrency = d.RetentionConcurrency
+	if c.Concurrency <= 0 {
+		c.Concurrency = d.Concurrency
 	}
 	return c
 }
@@ -231,4 +234,24 @@ func update[T any](ctx context.Context, get func(context.Context) (T, error), ap
 		}
 	}
 	return zero, Errorf(ECONFLICT, "gave up after repeated concurrent updates")
+}
+
+// concurrently calls fn(0) .. fn(n-1), at most limit at a time, and starts
+// no further call once one has returned false.
+func concurrently(n, limit int, fn func(i int) bool) {
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range min(max(limit, 1), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n && !stop.Load(); i = int(next.Add(1) - 1) {
+				if !fn(i) {
+					stop.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

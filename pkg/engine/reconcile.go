@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -33,12 +34,18 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("reconcile: list due tasks: %w", err)
 	}
-	for _, t := range due {
-		res.TasksChecked++
-		if err := e.reconcileTask(ctx, t, now, &res); err != nil {
+	var mu sync.Mutex
+	concurrently(len(due), e.Config.Concurrency, func(i int) bool {
+		r := ReconcileResult{TasksChecked: 1}
+		err := e.reconcileTask(ctx, due[i], now, &r)
+		mu.Lock()
+		defer mu.Unlock()
+		res.add(r)
+		if err != nil {
 			errs = append(errs, err)
 		}
-	}
+		return true
+	})
 	sessions, err := e.Store.RunningSessions(ctx)
 	if err != nil {
 		return res, errors.Join(append(errs, fmt.Errorf("reconcile: list running sessions: %w", err))...)
@@ -50,6 +57,17 @@ func (e *Engine) Reconcile(ctx context.Context) (ReconcileResult, error) {
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// add merges r into res.
+func (res *ReconcileResult) add(r ReconcileResult) {
+	res.TasksChecked += r.TasksChecked
+	res.JobsRead += r.JobsRead
+	res.JobsStarted += r.JobsStarted
+	res.TimedOut += r.TimedOut
+	res.UnitsResent += r.UnitsResent
+	res.UnitsGivenUp += r.UnitsGivenUp
+	res.SessionsChecked += r.SessionsChecked
 }
 
 func (e *Engine) reconcileTask(ctx context.Context, t *Task, now time.Time, res *ReconcileResult) error {

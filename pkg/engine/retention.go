@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
@@ -105,50 +104,32 @@ func (r *RetentionResult) add(g RetentionResult) {
 }
 
 // retainGroups decides on n groups of tasks, read by load,
-// RetentionConcurrency at a time (each group's AWS calls and store writes
+// Config.Concurrency at a time (each group's AWS calls and store writes
 // one after another, as the safeguards need); it stops starting groups
 // after one fails or, outside a sweep, once the budget runs out.
 func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, sweep bool) error {
 	var mu sync.Mutex
 	var errs []error
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
+	concurrently(n, e.Config.Concurrency, func(i int) bool {
+		if !sweep && budget.empty() {
 			mu.Lock()
-			stop := i >= n || len(errs) > 0
+			res.Capped = true
 			mu.Unlock()
-			if stop {
-				return
-			}
-			if !sweep && budget.empty() {
-				mu.Lock()
-				res.Capped = true
-				mu.Unlock()
-				return
-			}
-			var g RetentionResult
-			group, err := load(i)
-			if err == nil {
-				err = e.retainGroup(ctx, p, group, now, budget, &g, sweep)
-			}
-			mu.Lock()
-			res.add(g)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			mu.Unlock()
+			return false
 		}
-	}
-	var wg sync.WaitGroup
-	for range min(e.Config.RetentionConcurrency, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work()
-		}()
-	}
-	wg.Wait()
+		var g RetentionResult
+		group, err := load(i)
+		if err == nil {
+			err = e.retainGroup(ctx, p, group, now, budget, &g, sweep)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		res.add(g)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return err == nil
+	})
 	return errors.Join(errs...)
 }
 

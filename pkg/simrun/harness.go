@@ -62,8 +62,8 @@ type Options struct {
 	Driver func(e *engine.Engine) Driver
 	// Workers, above 1, handles the events of a minute and the region runs
 	// due on that many goroutines, as concurrent Lambda invocations would,
-	// and makes retention decide on that many file systems at once (unless
-	// Config.RetentionConcurrency says otherwise). The order of calls into
+	// and makes retention and the reconciler work on that many file systems
+	// or tasks at once (unless Config.Concurrency says otherwise). The order of calls into
 	// the world then varies, so a run is no longer reproducible by seed:
 	// the demo and the soak use 1, the engine benchmark the machine's cores.
 	Workers int
@@ -189,8 +189,8 @@ func New(o Options) (*Harness, error) {
 		h.Notices = append(h.Notices, n)
 		return nil
 	})
-	if o.Config.RetentionConcurrency == 0 {
-		o.Config.RetentionConcurrency = max(1, o.Workers) // 1: reproducible
+	if o.Config.Concurrency == 0 {
+		o.Config.Concurrency = max(1, o.Workers) // 1: reproducible
 	}
 	h.Engine = engine.New(engine.Engine{
 		Store: st, Backup: w.Backup(), FileSystems: w.FileSystems(), Org: w.Organization(),
