@@ -37,7 +37,7 @@ func main() {
 	days := flag.Int("days", 7, "simulated days")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	gcPercent := flag.Int("gcpercent", 400, "GOGC for the run (see below)")
-	workers := flag.Int("workers", runtime.NumCPU(), "events, region runs and retention groups handled at once, as concurrent Lambda invocations would (1: one after another)")
+	workers := flag.Int("workers", 1, "events, region runs, retention groups and reconciled tasks handled at once, as concurrent Lambda invocations would; on 2 cores 2 is slower than 1 (the simulated AWS and the memory store take one lock per call, and the collector wants the second core)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile (after the run) to this file")
 	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile (after the run) to this file")
 	flag.Parse()
