@@ -36,15 +36,14 @@ type Store struct {
 	units        map[string]*engine.Unit
 	sessionUnits forest // session id → (0, unit id)
 
-	tasks            map[string]*engine.Task
-	sessionTasks     forest // session id → (0, task id)
-	taskSessions     forest // policy id → (0, session id) of the sessions that have tasks
-	sessionLiveTasks forest // as sessionTasks, live tasks only
-	fileSystemTasks  forest // policy#account#Region#file system → (0, id) of live tasks
-	retention        forest // policy id → (RetainAt, id) of tasks InRetention
-	dueTasks         tree   // (NextCheckAt, id) of non-terminal tasks
-	byBackupJob      map[string]string
-	byRecoveryPoint  map[string]string
+	tasks           map[string]*engine.Task
+	sessionTasks    forest // session id → (0, task id)
+	taskSessions    forest // policy id → (0, session id) of the sessions that have tasks
+	fileSystemTasks forest // policy#account#Region#file system → (0, id) of live tasks
+	retention       forest // policy id → (RetainAt, id) of tasks InRetention
+	dueTasks        tree   // (NextCheckAt, id) of non-terminal tasks
+	byBackupJob     map[string]string
+	byRecoveryPoint map[string]string
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -52,20 +51,19 @@ var _ engine.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		ops:              map[string]int{},
-		policies:         map[string]*engine.PolicyRecord{},
-		policySessions:   forest{},
-		sessions:         map[string]*engine.Session{},
-		units:            map[string]*engine.Unit{},
-		sessionUnits:     forest{},
-		tasks:            map[string]*engine.Task{},
-		sessionTasks:     forest{},
-		taskSessions:     forest{},
-		sessionLiveTasks: forest{},
-		fileSystemTasks:  forest{},
-		retention:        forest{},
-		byBackupJob:      map[string]string{},
-		byRecoveryPoint:  map[string]string{},
+		ops:             map[string]int{},
+		policies:        map[string]*engine.PolicyRecord{},
+		policySessions:  forest{},
+		sessions:        map[string]*engine.Session{},
+		units:           map[string]*engine.Unit{},
+		sessionUnits:    forest{},
+		tasks:           map[string]*engine.Task{},
+		sessionTasks:    forest{},
+		taskSessions:    forest{},
+		fileSystemTasks: forest{},
+		retention:       forest{},
+		byBackupJob:     map[string]string{},
+		byRecoveryPoint: map[string]string{},
 	}
 }
 
@@ -562,13 +560,15 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		if listing == store.ListRetention && k.at.After(q.RetainBy) {
 			return false
 		}
+		// LiveOnly filters as it reads, as DynamoDB's filter expression
+		// does (the file system lists hold live tasks only).
+		if q.LiveOnly && listing != store.ListGroup && !s.tasks[k.id].Live() {
+			return true
+		}
 		keys = append(keys, k)
 		return len(keys) <= limit
 	}
 	trees := s.sessionTasks
-	if q.LiveOnly {
-		trees = s.sessionLiveTasks
-	}
 	switch listing {
 	case store.ListGroup:
 		s.fileSystemTasks[fileSystemName(q.PolicyID, q.Loc, q.FileSystem)].ascend(after, collect)
@@ -631,7 +631,6 @@ func (s *Store) indexTask(id string, t *engine.Task) {
 	}
 	s.sessionTasks.insert(t.SessionID, k)
 	if t.Live() {
-		s.sessionLiveTasks.insert(t.SessionID, k)
 		s.fileSystemTasks.insert(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
 	}
 	if t.InRetention() {
@@ -661,10 +660,8 @@ func (s *Store) reindexTask(id string, old, t *engine.Task) {
 	if wasLive, live := old.Live(), t.Live(); wasLive != live {
 		fs := fileSystemName(t.PolicyID, t.Loc, t.FileSystem)
 		if live {
-			s.sessionLiveTasks.insert(t.SessionID, k)
 			s.fileSystemTasks.insert(fs, k)
 		} else {
-			s.sessionLiveTasks.remove(t.SessionID, k)
 			s.fileSystemTasks.remove(fs, k)
 		}
 	}
@@ -709,7 +706,6 @@ func (s *Store) unindexTask(id string, t *engine.Task) {
 	if s.sessionTasks[t.SessionID] == nil {
 		s.taskSessions.remove(t.PolicyID, key{id: t.SessionID})
 	}
-	s.sessionLiveTasks.remove(t.SessionID, k)
 	s.fileSystemTasks.remove(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
 	s.retention.remove(t.PolicyID, key{t.RetainAt, id})
 	s.dueTasks.remove(key{t.NextCheckAt, id})
