@@ -23,11 +23,14 @@ const AnyVersion int64 = -1
 func (e *Engine) SavePolicy(ctx context.Context, p *policy.Policy, ifVersion int64) (rec *PolicyRecord, created bool, err error) {
 	rec, err = writeVersioned(ctx, e.policyRecords(p.ID), ifVersion, true, e.now, func(prev *PolicyRecord, now time.Time) *PolicyRecord {
 		created = prev == nil
-		next := &PolicyRecord{Policy: p, CreatedAt: now, Watermark: now}
+		next := &PolicyRecord{Policy: p, CreatedAt: now, Watermark: now, RulesChangedAt: now}
 		if prev != nil {
 			next.Version, next.CreatedAt, next.Watermark = prev.Version, prev.CreatedAt, prev.Watermark
 			// Retention sweeps again only if the rules differ from these.
 			next.RetentionRules = prev.RetentionRules
+			if prev.Policy.RulesDigest() == p.RulesDigest() {
+				next.RulesChangedAt = prev.RulesChangedAt
+			}
 		}
 		reschedule(next, now)
 		return next

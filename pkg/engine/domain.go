@@ -40,7 +40,12 @@ type PolicyRecord struct {
 	// from the policy's digest (a new policy, or an admin changed the
 	// schedules or their retention), the next retention pass sweeps all
 	// of the policy's live tasks instead of its work list.
-	RetentionRules string    `json:"retentionRules,omitempty"`
+	RetentionRules string `json:"retentionRules,omitempty"`
+	// RulesChangedAt is when an admin last saved the policy with other
+	// retention rules (its creation counts). Tasks made before it may
+	// carry estimates of the old rules: a sweep records its digest only
+	// once no session of the policy made before then is still running.
+	RulesChangedAt time.Time `json:"rulesChangedAt,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt"`
 }

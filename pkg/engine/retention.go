@@ -107,11 +107,11 @@ func (r *RetentionResult) add(g RetentionResult) {
 // Config.Concurrency at a time (each group's AWS calls and store writes
 // one after another, as the safeguards need); it stops starting groups
 // after one fails or, outside a sweep, once the budget runs out.
-func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, sweep bool) error {
+func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
 	var mu sync.Mutex
 	var errs []error
 	concurrently(n, e.Config.Concurrency, func(i int) bool {
-		if !sweep && budget.empty() {
+		if kind == workList && budget.empty() {
 			mu.Lock()
 			res.Capped = true
 			mu.Unlock()
@@ -120,7 +120,7 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 		var g RetentionResult
 		group, err := load(i)
 		if err == nil {
-			err = e.retainGroup(ctx, p, group, now, budget, &g, sweep)
+			err = e.retainGroup(ctx, p, group, now, budget, &g, kind)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -141,6 +141,15 @@ type point struct {
 	vault     string
 	arn       string
 }
+
+// passKind says what a retention pass reads and writes.
+type passKind int
+
+const (
+	workList   passKind = iota // the tasks due and their file systems
+	sweep                      // every live task; writes those whose RetainAt changes
+	firstSweep                 // as sweep, and writes every terminal one, so that items stored before RetainAt existed gain its index keys
+)
 
 // fileSystemKey names the tasks retention decides on together.
 type fileSystemKey struct {
@@ -178,7 +187,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 			}
 			return group, nil
 		}
-		if err := e.retainGroups(ctx, p, len(due), load, now, budget, res, false); err != nil || res.Capped || next == "" {
+		if err := e.retainGroups(ctx, p, len(due), load, now, budget, res, workList); err != nil || res.Capped || next == "" {
 			return err
 		}
 		q.Cursor = next
@@ -212,17 +221,41 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 		ordered[i] = groups[k]
 	}
 	load := func(i int) ([]*Task, error) { return ordered[i], nil }
-	if err := e.retainGroups(ctx, p, len(ordered), load, now, budget, res, true); err != nil {
+	kind := sweep
+	if rec.RetentionRules == "" {
+		kind = firstSweep
+	}
+	if err := e.retainGroups(ctx, p, len(ordered), load, now, budget, res, kind); err != nil {
 		return err
 	}
 	if e.Config.DryRun {
 		return nil
 	}
+	// Tasks still in flight from before the rules changed were not listed
+	// (no live point yet) and carry estimates of the old rules: sweep again
+	// at the next pass until their sessions have ended. Before the first
+	// sweep, any session may hold tasks without an estimate.
+	changedAt := rec.RulesChangedAt
+	if rec.RetentionRules == "" {
+		changedAt = now
+	}
+	running, err := e.Store.RunningSessions(ctx)
+	if err != nil {
+		return fmt.Errorf("list running sessions: %w", err)
+	}
+	for _, s := range running {
+		if s.PolicyID == p.ID && !s.CreatedAt.After(changedAt) {
+			e.logFor(p.ID, s.ID, Loc{}, "").InfoContext(ctx, "retention sweeps again at its next pass: a session from before the rules changed is still running")
+			return nil
+		}
+	}
 	_, err = update(ctx,
 		func(ctx context.Context) (*PolicyRecord, error) { return e.Store.GetPolicy(ctx, p.ID) },
 		func(r *PolicyRecord) (bool, error) {
-			// Rules changed during the sweep: the next pass sweeps again.
-			if r.RetentionRules == digest || r.Policy.RulesDigest() != digest {
+			// The digest says which rules the RetainAts were set under; if
+			// an admin changed them meanwhile, the next pass sees the
+			// difference and sweeps again.
+			if r.RetentionRules == digest {
 				return false, nil
 			}
 			r.RetentionRules = digest
@@ -239,7 +272,7 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 // expired ones the budget allows, and sets the RetainAt of its terminal
 // tasks: every one in a sweep; otherwise the due ones, and others only to
 // bring their next look forward.
-func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, sweep bool) error {
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
 	group := tasks[:0:0]
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
@@ -257,6 +290,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 		t := group[i]
 		res.Points++
 		var next time.Time
+		var before []Deletion
 		changed := false
 		switch {
 		case d.Keep && !d.ExpiresAt.IsZero():
@@ -277,6 +311,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 				next = t.RetainAt // keep its place on the work list
 			}
 		default:
+			before = deletions(t)
 			out := e.expireTask(ctx, p.ID, t, protected, now, budget, res)
 			changed = out.changed
 			switch {
@@ -289,28 +324,67 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 		if !t.Phase.Terminal() {
 			// Events still write it; its RetainAt counts once it is done.
 			next = t.RetainAt
-		} else if !sweep && !changed {
+		} else if kind == workList && !changed {
 			due := !t.RetainAt.IsZero() && !t.RetainAt.After(now)
 			if !due && (next.IsZero() || !t.RetainAt.IsZero() && !next.Before(t.RetainAt)) {
 				next = t.RetainAt
 			}
 		}
-		if !changed && next.Equal(t.RetainAt) {
+		rewrite := kind == firstSweep && t.Phase.Terminal()
+		if !changed && !rewrite && next.Equal(t.RetainAt) {
 			continue
 		}
 		if e.Config.DryRun {
 			continue
 		}
+		mine := deletions(t)
 		t.RetainAt = next
 		t.UpdatedAt = now
-		if err := e.Store.PutTask(ctx, t); err != nil {
-			if IsConflict(err) {
-				continue // the task changed meanwhile; it stays on the list
-			}
+		err := e.Store.PutTask(ctx, t)
+		if IsConflict(err) {
+			// An event wrote the task meanwhile: apply what this pass did
+			// (the deletions it made, the next look) to what is stored.
+			_, err = update(ctx,
+				func(ctx context.Context) (*Task, error) { return e.Store.GetTask(ctx, t.ID()) },
+				func(f *Task) (bool, error) {
+					for i, dl := range mine {
+						if changed && dl != before[i] {
+							setDeletion(f, i, dl)
+						}
+					}
+					if f.Phase.Terminal() {
+						f.RetainAt = next
+					}
+					f.UpdatedAt = now
+					return true, nil
+				},
+				e.Store.PutTask)
+		}
+		if err != nil {
 			return fmt.Errorf("record retention of %s: %w", t.ID(), err)
 		}
 	}
 	return nil
+}
+
+// deletions lists the deletion records of a task's points: the source's,
+// then each copy's.
+func deletions(t *Task) []Deletion {
+	out := make([]Deletion, 1+len(t.Copies))
+	out[0] = t.Deletion
+	for i, c := range t.Copies {
+		out[1+i] = c.Deletion
+	}
+	return out
+}
+
+// setDeletion sets the i-th deletion record of deletions(t).
+func setDeletion(t *Task, i int, d Deletion) {
+	if i == 0 {
+		t.Deletion = d
+	} else if i-1 < len(t.Copies) {
+		t.Copies[i-1].Deletion = d
+	}
 }
 
 // retainEstimate is the policy's EarliestExpiry for a task's point, moved
@@ -390,9 +464,10 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 	var out expiry
 	log := e.logFor(policyID, t.SessionID, t.Loc, t.FileSystem)
 	for _, c := range t.Copies {
-		if c.Job.ID != "" && !c.Job.State.Terminal() {
+		if !c.Job.State.Terminal() {
 			// AWS refuses to delete a point under a running copy, and the
-			// copy would be orphaned from its source's retention.
+			// copy would be orphaned from its source's retention; a copy
+			// not started yet or waiting to retry still needs its source.
 			res.Protected++
 			out.retry = true
 			return out

@@ -190,7 +190,7 @@ func (h *Harness) checkInvariants(ctx context.Context, sessions []*engine.Sessio
 	// 4b. ...and does delete them: no point of ours that has been expired
 	// for more than a day is still there untried.
 	problems, overdue := h.checkOverdue(tasks)
-	add("timely-deletions", problems, fmt.Sprintf("%d expired points checked, none left more than %s untried", overdue, overdueGrace))
+	add("timely-deletions", problems, fmt.Sprintf("%d deletable points checked, none deleted or left untried more than %s after it could be", overdue, overdueGrace))
 
 	// 5. Every session ends terminal and notified.
 	problems = nil
@@ -337,44 +337,37 @@ func (h *Harness) checkDeletions() []string {
 	return problems
 }
 
-// overdueGrace is how long after its release a point may still be there:
-// retention runs hourly, looks again at points a count rule still holds at
-// growing intervals, and a capped pass leaves the rest for the next.
+// overdueGrace is how long after a point became deletable it may still be
+// there: retention runs hourly, looks again at points a count rule still
+// holds, or that were the newest of their file system, at intervals that
+// grow to a day, and a capped pass leaves the rest for the next.
 const overdueGrace = 26 * time.Hour
 
 // checkOverdue finds the points of ours, sources and copies, that
-// retention should have deleted by the end of the run and never tried to:
-// expired (by the policy, over the file system's points there at the end)
-// more than overdueGrace ago, not the newest of their file system in their
-// Region, not under a running copy, and without a deletion recorded on
-// their task (a failed, refused or EXPIRED deletion was tried). It returns
-// the problems and how many expired points it looked at.
+// retention was slow to delete. A point becomes deletable once the policy
+// releases it (over the file system's completed points), the point that
+// released it has completed, a newer point in its Region has completed
+// (until then it is the newest there) and its copy jobs have ended. A
+// point still there more than overdueGrace after that, without a deletion
+// tried on its task, is a problem; so is one deleted at the first attempt
+// more than overdueGrace after it (a retried deletion may take longer). It
+// returns the problems and how many deletable points it looked at.
 func (h *Harness) checkOverdue(tasks map[string][]*engine.Task) ([]string, int) {
 	end := h.World.Now()
-	tried := map[string]bool{}
+	deletion := map[string]engine.Deletion{}
 	for _, ts := range tasks {
 		for _, t := range ts {
-			if t.Deletion.State != engine.DeletionNone {
-				tried[t.RecoveryPointArn] = true
-			}
+			deletion[t.RecoveryPointArn] = t.Deletion
 			for _, c := range t.Copies {
-				if c.Deletion.State != engine.DeletionNone {
-					tried[c.RecoveryPointArn] = true
-				}
+				deletion[c.RecoveryPointArn] = c.Deletion
 			}
 		}
 	}
-	pts := h.World.RecoveryPoints()
-	there := func(p sim.RecoveryPointInfo) bool {
-		return !p.CompletedAt.IsZero() && p.DeletedAt.IsZero() && !p.Gone
-	}
-	byArn := map[string]sim.RecoveryPointInfo{}
-	copies := map[string][]sim.RecoveryPointInfo{}
 	type fsKey struct{ owner, resource string }
 	groups := map[fsKey][]sim.RecoveryPointInfo{}
-	for _, p := range pts {
-		byArn[p.Arn] = p
-		if !there(p) || h.policy(p.Tags[engine.TagPolicy]) == nil {
+	copies := map[string][]sim.RecoveryPointInfo{}
+	for _, p := range h.World.RecoveryPoints() {
+		if p.CompletedAt.IsZero() || h.policy(p.Tags[engine.TagPolicy]) == nil {
 			continue
 		}
 		if p.CopyOf != "" {
@@ -384,57 +377,105 @@ func (h *Harness) checkOverdue(tasks map[string][]*engine.Task) ([]string, int) 
 			groups[k] = append(groups[k], p)
 		}
 	}
-	running := map[string]bool{}
+	copiesEnd := map[string]time.Time{} // source point -> last copy job end (far future while one runs)
 	for _, j := range h.World.Jobs() {
-		if j.Kind == engine.KindCopy && j.CompletedAt.IsZero() {
-			running[j.SourcePointArn] = true
+		if j.Kind != engine.KindCopy {
+			continue
+		}
+		done := j.CompletedAt
+		if done.IsZero() {
+			done = end.Add(100 * 365 * 24 * time.Hour)
+		}
+		if done.After(copiesEnd[j.SourcePointArn]) {
+			copiesEnd[j.SourcePointArn] = done
 		}
 	}
 	var problems []string
 	checked := 0
 	for k, members := range groups {
 		pol := h.policy(k.owner)
-		group := make([]policy.Point, len(members))
-		for i, q := range members {
-			group[i] = policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])}
-		}
-		// The newest point there in each Region (a copy counts from its
-		// source's creation): never deleted.
-		type newestPoint struct {
-			arn string
-			at  time.Time
-		}
-		newest := map[string]newestPoint{}
-		consider := func(q sim.RecoveryPointInfo, at time.Time) {
-			if n, ok := newest[q.Region]; !ok || at.After(n.at) {
-				newest[q.Region] = newestPoint{q.Arn, at}
-			}
-		}
-		for _, q := range members {
-			consider(q, q.CreatedAt)
-			for _, c := range copies[q.Arn] {
-				consider(c, q.CreatedAt)
-			}
-		}
-		for i, d := range pol.Retain(group, end) {
-			if d.Keep || d.ExpiresAt.Add(overdueGrace).After(end) {
-				continue
-			}
-			src := members[i]
-			if running[src.Arn] {
-				continue
-			}
-			for _, p := range append([]sim.RecoveryPointInfo{src}, copies[src.Arn]...) {
-				checked++
-				if tried[p.Arn] || newest[p.Region].arn == p.Arn || p.Status == engine.RPExpired {
+		// deletable is when src's point p became deletable judged at t, or
+		// false if the policy still holds it then.
+		deletable := func(src, p sim.RecoveryPointInfo, t time.Time) (time.Time, bool) {
+			var group []policy.Point
+			at := -1
+			for _, q := range members {
+				if q.CompletedAt.After(t) || !q.DeletedAt.IsZero() && q.DeletedAt.Before(t) && q.Arn != src.Arn {
 					continue
 				}
-				problems = append(problems, fmt.Sprintf("%s (%s in %s) expired at %s and is still there at %s, never tried",
-					p.Arn, fsID(src.ResourceArn), p.Region, ts(d.ExpiresAt), ts(end)))
+				if q.Arn == src.Arn {
+					at = len(group)
+				}
+				group = append(group, policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])})
+			}
+			if at < 0 {
+				return time.Time{}, false
+			}
+			d := pol.Retain(group, t)[at]
+			if d.Keep {
+				return time.Time{}, false
+			}
+			from := d.ExpiresAt
+			newer := time.Time{} // the first newer point to complete in p's Region
+			for _, q := range members {
+				if q.CreatedAt.Equal(d.ExpiresAt) && q.CompletedAt.After(from) {
+					from = q.CompletedAt // the point that pushed src out
+				}
+				if !q.CreatedAt.After(src.CreatedAt) {
+					continue
+				}
+				for _, c := range append([]sim.RecoveryPointInfo{q}, copies[q.Arn]...) {
+					if c.Region == p.Region && (newer.IsZero() || c.CompletedAt.Before(newer)) {
+						newer = c.CompletedAt
+					}
+				}
+			}
+			if newer.IsZero() || newer.After(t) {
+				return time.Time{}, false // still the newest in its Region
+			}
+			from = later(from, newer)
+			if p.Arn == src.Arn {
+				from = later(from, copiesEnd[src.Arn])
+			}
+			return from, !from.After(t)
+		}
+		for _, src := range members {
+			for _, p := range append([]sim.RecoveryPointInfo{src}, copies[src.Arn]...) {
+				dl := deletion[p.Arn]
+				switch {
+				case p.DeletedBy == "efskeeper" && dl.Attempts == 1:
+					from, ok := deletable(src, p, p.DeletedAt)
+					if !ok {
+						continue // safe-deletions judges it
+					}
+					checked++
+					if p.DeletedAt.Sub(from) > overdueGrace {
+						problems = append(problems, fmt.Sprintf("%s (%s in %s) deletable from %s, deleted only at %s",
+							p.Arn, fsID(src.ResourceArn), p.Region, ts(from), ts(p.DeletedAt)))
+					}
+				case p.DeletedAt.IsZero() && !p.Gone:
+					from, ok := deletable(src, p, end)
+					if !ok {
+						continue
+					}
+					checked++
+					if end.Sub(from) > overdueGrace && dl.State == engine.DeletionNone && p.Status != engine.RPExpired {
+						problems = append(problems, fmt.Sprintf("%s (%s in %s) deletable from %s and still there at %s, never tried",
+							p.Arn, fsID(src.ResourceArn), p.Region, ts(from), ts(end)))
+					}
+				}
 			}
 		}
 	}
 	return problems, checked
+}
+
+// later returns the later of two instants.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // sourceResource is the file system a point (or the source of a copy) was

@@ -45,7 +45,8 @@
 //	(6) only while the task is engine.Task.InRetention (terminal, a live
 //	    point, a RetainAt): ListTasks with RetainBy reads it up to T(RetainBy)
 //
-// A live task (engine.Task.Live) also carries gsi4pk FS#<p>#<fs> and gsi4sk
+// A live task (engine.Task.Live) also carries gsi4pk FS#<p>#<fs> (<fs> as
+// above: account#region#file system id) and gsi4sk
 // <id>: ListTasks of one file system reads that partition, so that
 // retention decides on a file system's points with one Query.
 //
