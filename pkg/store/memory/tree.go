@@ -6,10 +6,13 @@ import (
 )
 
 // key orders the entries of an index: by time, then by id. Indexes that
-// order by id alone leave at zero.
+// order by id alone leave at zero. The keys of task indexes also point at
+// the task's slot (task is not part of the order), so that listings read
+// the task without looking its id up.
 type key struct {
-	at time.Time
-	id string
+	at   time.Time
+	id   string
+	task *taskSlot
 }
 
 func (a key) cmp(b key) int {

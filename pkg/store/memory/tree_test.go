@@ -15,7 +15,7 @@ func TestTreeMatchesSortedSlice(t *testing.T) {
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	randKey := func() key {
 		// Few distinct times and ids, so that ties and repeats are common.
-		return key{base.Add(time.Duration(rng.IntN(20)) * time.Minute), fmt.Sprintf("id%02d", rng.IntN(30))}
+		return key{at: base.Add(time.Duration(rng.IntN(20)) * time.Minute), id: fmt.Sprintf("id%02d", rng.IntN(30))}
 	}
 	var tr tree
 	var model []key
