@@ -341,6 +341,15 @@ func TaskID(sessionID string, l Loc, fileSystem string) string {
 	return sessionID + "#" + l.Account + "#" + l.Region + "#" + fileSystem
 }
 
+// AppendTaskID appends TaskID(sessionID, l, fileSystem) to b, so that a
+// lookup by id (m[string(b)]) need not allocate the id.
+func AppendTaskID(b []byte, sessionID string, l Loc, fileSystem string) []byte {
+	b = append(b, sessionID...)
+	b = append(append(b, '#'), l.Account...)
+	b = append(append(b, '#'), l.Region...)
+	return append(append(b, '#'), fileSystem...)
+}
+
 // ID returns the task's id.
 func (t *Task) ID() string { return TaskID(t.SessionID, t.Loc, t.FileSystem) }
 

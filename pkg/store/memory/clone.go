@@ -72,14 +72,58 @@ func cloneUnit(u *engine.Unit) *engine.Unit {
 	return &c
 }
 
+// cloneTask copies a task. The store clones a task for every read and
+// write, so the common shapes (at most one schedule and one copy) take one
+// allocation that holds the task, its lifecycle and its slices' arrays;
+// the slices' capacity is their length, so a caller's append moves them
+// out. Nil slices stay nil: JSON tells nil from empty.
 func cloneTask(t *engine.Task) *engine.Task {
-	c := *t
-	c.Schedules = slices.Clone(t.Schedules)
-	c.Copies = slices.Clone(t.Copies)
-	c.Reasons = slices.Clone(t.Reasons)
-	if t.Lifecycle != nil {
-		l := *t.Lifecycle
-		c.Lifecycle = &l
+	var c *engine.Task
+	var lc *engine.Lifecycle
+	switch ns, ncp := len(t.Schedules), len(t.Copies); {
+	case ns <= 1 && ncp == 1:
+		b := &struct {
+			t      engine.Task
+			lc     engine.Lifecycle
+			sched  [1]string
+			copies [1]engine.Copy
+		}{t: *t}
+		c, lc = &b.t, &b.lc
+		c.Schedules = cloneInto(b.sched[:0], t.Schedules)
+		c.Copies = cloneInto(b.copies[:0], t.Copies)
+	case ns <= 1 && ncp == 0:
+		b := &struct {
+			t     engine.Task
+			lc    engine.Lifecycle
+			sched [1]string
+		}{t: *t}
+		c, lc = &b.t, &b.lc
+		c.Schedules = cloneInto(b.sched[:0], t.Schedules)
+		c.Copies = slices.Clone(t.Copies)
+	default:
+		c = new(engine.Task)
+		*c = *t
+		c.Schedules = slices.Clone(t.Schedules)
+		c.Copies = slices.Clone(t.Copies)
 	}
-	return &c
+	c.Reasons = slices.Clone(t.Reasons)
+	c.Lifecycle = nil
+	if t.Lifecycle != nil {
+		if lc == nil {
+			lc = new(engine.Lifecycle)
+		}
+		*lc = *t.Lifecycle
+		c.Lifecycle = lc
+	}
+	return c
+}
+
+// cloneInto copies s into buf, which has room for it, and returns the copy
+// with its capacity cut to its length; nil stays nil.
+func cloneInto[T any](buf, s []T) []T {
+	if s == nil {
+		return nil
+	}
+	buf = append(buf, s...)
+	return buf[:len(buf):len(buf)]
 }

@@ -3,6 +3,7 @@ package memory
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,4 +128,46 @@ func sharedRefs(a, b reflect.Value, path string) []string {
 		}
 	}
 	return out
+}
+
+// TestCloneTaskShapes covers the shapes cloneTask packs into one
+// allocation (at most one schedule, one copy or none) next to the general
+// one: the clone is equal, shares nothing, keeps nil slices nil, and an
+// append to a cloned slice cannot write into the clone's other parts.
+func TestCloneTaskShapes(t *testing.T) {
+	var full engine.Task
+	n := 0
+	fill(reflect.ValueOf(&full).Elem(), &n)
+	cut := func(schedules, copies int) *engine.Task {
+		c := full
+		c.Lifecycle = &engine.Lifecycle{MoveToColdStorageAfterDays: 1, DeleteAfterDays: 2}
+		c.Schedules = slices.Clone(full.Schedules[:max(schedules, 0)])
+		c.Copies = slices.Clone(full.Copies[:max(copies, 0)])
+		if schedules < 0 {
+			c.Schedules = nil
+		}
+		if copies < 0 {
+			c.Copies = nil
+			c.Lifecycle = nil
+		}
+		return &c
+	}
+	for _, shape := range [][2]int{{1, 1}, {0, 1}, {-1, 1}, {1, 0}, {-1, -1}, {0, 0}, {2, 1}, {1, 2}, {2, 2}} {
+		t.Run(fmt.Sprint(shape), func(t *testing.T) {
+			orig := cut(shape[0], shape[1])
+			c := cloneTask(orig)
+			if !reflect.DeepEqual(orig, c) {
+				t.Fatalf("clone differs:\n%+v\n%+v", orig, c)
+			}
+			if shared := sharedRefs(reflect.ValueOf(orig), reflect.ValueOf(c), "Task"); len(shared) > 0 {
+				t.Fatalf("clone shares memory with the original at %v", shared)
+			}
+			if (orig.Schedules == nil) != (c.Schedules == nil) || (orig.Copies == nil) != (c.Copies == nil) {
+				t.Fatalf("nil slices differ: schedules %v/%v, copies %v/%v", orig.Schedules == nil, c.Schedules == nil, orig.Copies == nil, c.Copies == nil)
+			}
+			if cap(c.Schedules) != len(c.Schedules) || cap(c.Copies) != len(c.Copies) {
+				t.Fatalf("clone's slices have spare capacity: schedules %d/%d, copies %d/%d", len(c.Schedules), cap(c.Schedules), len(c.Copies), cap(c.Copies))
+			}
+		})
+	}
 }

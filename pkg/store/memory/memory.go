@@ -36,14 +36,14 @@ type Store struct {
 	units        map[string]*engine.Unit
 	sessionUnits forest // session id → (0, unit id)
 
-	tasks           map[string]*engine.Task
+	tasks           map[string]*taskSlot
 	sessionTasks    forest // session id → (0, task id)
 	taskSessions    forest // policy id → (0, session id) of the sessions that have tasks
 	fileSystemTasks forest // policy#account#Region#file system → (0, id) of live tasks
 	retention       forest // policy id → (RetainAt, id) of tasks InRetention
 	dueTasks        tree   // (NextCheckAt, id) of non-terminal tasks
-	byBackupJob     map[string]string
-	byRecoveryPoint map[string]string
+	byBackupJob     map[string]*taskSlot
+	byRecoveryPoint map[string]*taskSlot
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -57,13 +57,13 @@ func New() *Store {
 		sessions:        map[string]*engine.Session{},
 		units:           map[string]*engine.Unit{},
 		sessionUnits:    forest{},
-		tasks:           map[string]*engine.Task{},
+		tasks:           map[string]*taskSlot{},
 		sessionTasks:    forest{},
 		taskSessions:    forest{},
 		fileSystemTasks: forest{},
 		retention:       forest{},
-		byBackupJob:     map[string]string{},
-		byRecoveryPoint: map[string]string{},
+		byBackupJob:     map[string]*taskSlot{},
+		byRecoveryPoint: map[string]*taskSlot{},
 	}
 }
 
@@ -189,13 +189,13 @@ func policyDue(p *engine.PolicyRecord) bool {
 
 func (s *Store) indexPolicy(p *engine.PolicyRecord) {
 	if policyDue(p) {
-		s.duePolicies.insert(key{p.NextRunAt, p.Policy.ID})
+		s.duePolicies.insert(key{at: p.NextRunAt, id: p.Policy.ID})
 	}
 }
 
 func (s *Store) unindexPolicy(p *engine.PolicyRecord) {
 	if policyDue(p) {
-		s.duePolicies.remove(key{p.NextRunAt, p.Policy.ID})
+		s.duePolicies.remove(key{at: p.NextRunAt, id: p.Policy.ID})
 	}
 }
 
@@ -291,7 +291,7 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		if k := (key{c.At, c.ID}); before == nil || k.cmp(*before) < 0 {
+		if k := (key{at: c.At, id: c.ID}); before == nil || k.cmp(*before) < 0 {
 			before = &k
 		}
 	}
@@ -342,7 +342,7 @@ func (s *Store) RunningSessions(_ context.Context) ([]*engine.Session, error) {
 }
 
 func (s *Store) indexSession(ss *engine.Session) {
-	k := key{ss.ScheduledAt, ss.ID}
+	k := key{at: ss.ScheduledAt, id: ss.ID}
 	s.sessionsByTime.insert(k)
 	s.policySessions.insert(ss.PolicyID, k)
 	if ss.Status == engine.StatusRunning {
@@ -351,7 +351,7 @@ func (s *Store) indexSession(ss *engine.Session) {
 }
 
 func (s *Store) unindexSession(ss *engine.Session) {
-	k := key{ss.ScheduledAt, ss.ID}
+	k := key{at: ss.ScheduledAt, id: ss.ID}
 	s.sessionsByTime.remove(k)
 	s.policySessions.remove(ss.PolicyID, k)
 	s.running.remove(k)
@@ -425,6 +425,31 @@ func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Uni
 
 // --- tasks
 
+// taskSlot holds a task id's stored task, which every write replaces, and
+// the id itself, made once and shared by every index key of the task. The
+// keys point at the slot: listings read tasks without a map lookup, and a
+// write finds the slot without allocating the id.
+type taskSlot struct {
+	id   string
+	task *engine.Task
+}
+
+// key returns the slot's index key at at.
+func (e *taskSlot) key(at time.Time) key { return key{at: at, id: e.id, task: e} }
+
+// slot returns the slot of t's id, nil if the id has never been stored.
+func (s *Store) slot(t *engine.Task) *taskSlot {
+	var buf [160]byte
+	return s.tasks[string(engine.AppendTaskID(buf[:0], t.SessionID, t.Loc, t.FileSystem))]
+}
+
+// newSlot stores a slot for c's id.
+func (s *Store) newSlot(c *engine.Task) *taskSlot {
+	e := &taskSlot{id: c.ID(), task: c}
+	s.tasks[e.id] = e
+	return e
+}
+
 // CreateTask stores a new task at version 1; ECONFLICT if its id exists.
 func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 	if err := store.CheckTask(t); err != nil {
@@ -432,13 +457,11 @@ func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 	}
 	c := cloneTask(t) // outside the lock: it is the caller's until stored
 	defer s.lock("CreateTask")()
-	id := c.ID()
-	if old, ok := s.tasks[id]; ok {
-		return checkVersion("task", id, old.Version, 0)
+	if e := s.slot(c); e != nil {
+		return checkVersion("task", e.id, e.task.Version, 0)
 	}
 	c.Version = 1
-	s.tasks[id] = c
-	s.indexTask(id, c)
+	s.indexTask(s.newSlot(c), c)
 	t.Version = 1
 	return nil
 }
@@ -446,12 +469,12 @@ func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 // GetTask returns a copy of the task.
 func (s *Store) GetTask(_ context.Context, id string) (*engine.Task, error) {
 	unlock := s.lock("GetTask")
-	t, ok := s.tasks[id]
+	e, ok := s.tasks[id]
 	unlock()
 	if !ok {
 		return nil, notFound("task", id)
 	}
-	return cloneTask(t), nil // stored tasks are replaced, never changed
+	return cloneTask(e.task), nil // stored tasks are replaced, never changed
 }
 
 // PutTask writes the task if its Version is the stored one, and moves its
@@ -462,46 +485,48 @@ func (s *Store) PutTask(_ context.Context, t *engine.Task) error {
 	}
 	c := cloneTask(t) // outside the lock: it is the caller's until stored
 	defer s.lock("PutTask")()
-	id := c.ID()
-	old := s.tasks[id]
-	var stored int64
-	if old != nil {
-		stored = old.Version
+	e := s.slot(c)
+	if e == nil {
+		if err := checkVersion("task", c.ID(), 0, t.Version); err != nil {
+			return err
+		}
+		c.Version = 1
+		s.indexTask(s.newSlot(c), c)
+		t.Version = 1
+		return nil
 	}
-	if err := checkVersion("task", id, stored, t.Version); err != nil {
+	old := e.task
+	if err := checkVersion("task", e.id, old.Version, t.Version); err != nil {
 		return err
 	}
-	c.Version = stored + 1
-	s.tasks[id] = c
-	if old != nil {
-		s.reindexTask(id, old, c)
-	} else {
-		s.indexTask(id, c)
-	}
+	c.Version = old.Version + 1
+	e.task = c
+	s.reindexTask(e, old, c)
 	t.Version = c.Version
 	return nil
 }
 
 // TaskByBackupJob returns the task whose current backup job has this id.
 func (s *Store) TaskByBackupJob(_ context.Context, jobID string) (*engine.Task, error) {
-	unlock := s.lock("TaskByBackupJob")
-	id, ok := s.byBackupJob[jobID]
-	t := s.tasks[id]
-	unlock()
-	if !ok || jobID == "" {
-		return nil, notFound("task of backup job", jobID)
-	}
-	return cloneTask(t), nil
+	return s.taskBy("TaskByBackupJob", s.byBackupJob, "task of backup job", jobID)
 }
 
 // TaskByRecoveryPoint returns the task whose source recovery point has this ARN.
 func (s *Store) TaskByRecoveryPoint(_ context.Context, arn string) (*engine.Task, error) {
-	unlock := s.lock("TaskByRecoveryPoint")
-	id, ok := s.byRecoveryPoint[arn]
-	t := s.tasks[id]
+	return s.taskBy("TaskByRecoveryPoint", s.byRecoveryPoint, "task of recovery point", arn)
+}
+
+// taskBy returns a copy of the task that lookup names under name.
+func (s *Store) taskBy(method string, lookup map[string]*taskSlot, kind, name string) (*engine.Task, error) {
+	unlock := s.lock(method)
+	e, ok := lookup[name]
+	var t *engine.Task
+	if ok {
+		t = e.task
+	}
 	unlock()
-	if !ok || arn == "" {
-		return nil, notFound("task of recovery point", arn)
+	if !ok || name == "" {
+		return nil, notFound(kind, name)
 	}
 	return cloneTask(t), nil
 }
@@ -515,7 +540,7 @@ func (s *Store) DueTasks(_ context.Context, now time.Time) ([]*engine.Task, erro
 		if k.at.After(now) {
 			return false
 		}
-		out = append(out, cloneTask(s.tasks[k.id]))
+		out = append(out, cloneTask(k.task.task))
 		return true
 	})
 	return out, nil
@@ -562,7 +587,7 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		}
 		// LiveOnly filters as it reads, as DynamoDB's filter expression
 		// does (the file system lists hold live tasks only).
-		if q.LiveOnly && listing != store.ListGroup && !s.tasks[k.id].Live() {
+		if q.LiveOnly && listing != store.ListGroup && !k.task.task.Live() {
 			return true
 		}
 		keys = append(keys, k)
@@ -600,7 +625,7 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	}
 	out := make([]*engine.Task, len(keys))
 	for i, k := range keys {
-		out[i] = s.tasks[k.id]
+		out[i] = k.task.task
 	}
 	return out, next, nil
 }
@@ -624,8 +649,8 @@ func fileSystemName(policyID string, l engine.Loc, fs string) string {
 	return policyID + "#" + l.Account + "#" + l.Region + "#" + fs
 }
 
-func (s *Store) indexTask(id string, t *engine.Task) {
-	k := key{id: id}
+func (s *Store) indexTask(e *taskSlot, t *engine.Task) {
+	k := e.key(time.Time{})
 	if s.sessionTasks[t.SessionID] == nil {
 		s.taskSessions.insert(t.PolicyID, key{id: t.SessionID})
 	}
@@ -634,27 +659,27 @@ func (s *Store) indexTask(id string, t *engine.Task) {
 		s.fileSystemTasks.insert(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
 	}
 	if t.InRetention() {
-		s.retention.insert(t.PolicyID, key{t.RetainAt, id})
+		s.retention.insert(t.PolicyID, e.key(t.RetainAt))
 	}
 	if !t.Phase.Terminal() {
-		s.dueTasks.insert(key{t.NextCheckAt, id})
+		s.dueTasks.insert(e.key(t.NextCheckAt))
 	}
 	if t.Backup.ID != "" {
-		s.byBackupJob[t.Backup.ID] = id
+		s.byBackupJob[t.Backup.ID] = e
 	}
 	if t.RecoveryPointArn != "" {
-		s.byRecoveryPoint[t.RecoveryPointArn] = id
+		s.byRecoveryPoint[t.RecoveryPointArn] = e
 	}
 }
 
 // reindexTask moves a task's index entries from old to t, touching only
 // the indexes whose keys changed: PutTask runs for every job event, and the
 // session and policy of a task id never change.
-func (s *Store) reindexTask(id string, old, t *engine.Task) {
-	k := key{id: id}
+func (s *Store) reindexTask(e *taskSlot, old, t *engine.Task) {
+	k := e.key(time.Time{})
 	if old.SessionID != t.SessionID || old.PolicyID != t.PolicyID {
-		s.unindexTask(id, old)
-		s.indexTask(id, t)
+		s.unindexTask(e, old)
+		s.indexTask(e, t)
 		return
 	}
 	if wasLive, live := old.Live(), t.Live(); wasLive != live {
@@ -667,52 +692,52 @@ func (s *Store) reindexTask(id string, old, t *engine.Task) {
 	}
 	if was, is := old.InRetention(), t.InRetention(); was != is || is && !old.RetainAt.Equal(t.RetainAt) {
 		if was {
-			s.retention.remove(t.PolicyID, key{old.RetainAt, id})
+			s.retention.remove(t.PolicyID, e.key(old.RetainAt))
 		}
 		if is {
-			s.retention.insert(t.PolicyID, key{t.RetainAt, id})
+			s.retention.insert(t.PolicyID, e.key(t.RetainAt))
 		}
 	}
 	wasDue, due := !old.Phase.Terminal(), !t.Phase.Terminal()
 	if wasDue != due || !old.NextCheckAt.Equal(t.NextCheckAt) {
 		if wasDue {
-			s.dueTasks.remove(key{old.NextCheckAt, id})
+			s.dueTasks.remove(e.key(old.NextCheckAt))
 		}
 		if due {
-			s.dueTasks.insert(key{t.NextCheckAt, id})
+			s.dueTasks.insert(e.key(t.NextCheckAt))
 		}
 	}
 	if old.Backup.ID != t.Backup.ID {
-		if s.byBackupJob[old.Backup.ID] == id {
+		if s.byBackupJob[old.Backup.ID] == e {
 			delete(s.byBackupJob, old.Backup.ID)
 		}
 		if t.Backup.ID != "" {
-			s.byBackupJob[t.Backup.ID] = id
+			s.byBackupJob[t.Backup.ID] = e
 		}
 	}
 	if old.RecoveryPointArn != t.RecoveryPointArn {
-		if s.byRecoveryPoint[old.RecoveryPointArn] == id {
+		if s.byRecoveryPoint[old.RecoveryPointArn] == e {
 			delete(s.byRecoveryPoint, old.RecoveryPointArn)
 		}
 		if t.RecoveryPointArn != "" {
-			s.byRecoveryPoint[t.RecoveryPointArn] = id
+			s.byRecoveryPoint[t.RecoveryPointArn] = e
 		}
 	}
 }
 
-func (s *Store) unindexTask(id string, t *engine.Task) {
-	k := key{id: id}
+func (s *Store) unindexTask(e *taskSlot, t *engine.Task) {
+	k := e.key(time.Time{})
 	s.sessionTasks.remove(t.SessionID, k)
 	if s.sessionTasks[t.SessionID] == nil {
 		s.taskSessions.remove(t.PolicyID, key{id: t.SessionID})
 	}
 	s.fileSystemTasks.remove(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
-	s.retention.remove(t.PolicyID, key{t.RetainAt, id})
-	s.dueTasks.remove(key{t.NextCheckAt, id})
-	if s.byBackupJob[t.Backup.ID] == id {
+	s.retention.remove(t.PolicyID, e.key(t.RetainAt))
+	s.dueTasks.remove(e.key(t.NextCheckAt))
+	if s.byBackupJob[t.Backup.ID] == e {
 		delete(s.byBackupJob, t.Backup.ID)
 	}
-	if s.byRecoveryPoint[t.RecoveryPointArn] == id {
+	if s.byRecoveryPoint[t.RecoveryPointArn] == e {
 		delete(s.byRecoveryPoint, t.RecoveryPointArn)
 	}
 }

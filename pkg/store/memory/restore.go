@@ -85,7 +85,7 @@ func (s *Restores) PutRestore(_ context.Context, r *engine.Restore) error {
 // v and moves the index entries.
 func (s *Restores) write(r, old *engine.Restore, v int64) {
 	if old != nil {
-		k := key{old.CreatedAt, old.ID}
+		k := key{at: old.CreatedAt, id: old.ID}
 		s.byTime.remove(k)
 		s.running.remove(k)
 		for _, id := range old.JobIDs() {
@@ -95,7 +95,7 @@ func (s *Restores) write(r, old *engine.Restore, v int64) {
 	c := cloneRestore(r)
 	c.Version = v
 	s.byID[c.ID] = c
-	k := key{c.CreatedAt, c.ID}
+	k := key{at: c.CreatedAt, id: c.ID}
 	s.byTime.insert(k)
 	if c.Status == engine.RestoreRunning {
 		s.running.insert(k)
@@ -120,7 +120,7 @@ func (s *Restores) ListRestores(_ context.Context, q engine.RestoreQuery) ([]*en
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		before = &key{c.At, c.ID}
+		before = &key{at: c.At, id: c.ID}
 	}
 	t := &s.byTime
 	if q.RunningOnly {

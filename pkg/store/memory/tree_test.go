@@ -9,13 +9,14 @@ import (
 )
 
 // TestTreeMatchesSortedSlice runs random inserts, removes and range reads
-// against the treap and against a sorted slice, and compares them.
+// against the tree and against a sorted slice, and compares them. The keys
+// are many leaves' worth, so that leaves split, thin out, fold and empty.
 func TestTreeMatchesSortedSlice(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	randKey := func() key {
 		// Few distinct times and ids, so that ties and repeats are common.
-		return key{base.Add(time.Duration(rng.IntN(20)) * time.Minute), fmt.Sprintf("id%02d", rng.IntN(30))}
+		return key{at: base.Add(time.Duration(rng.IntN(20)) * time.Minute), id: fmt.Sprintf("id%02d", rng.IntN(30))}
 	}
 	var tr tree
 	var model []key
@@ -24,7 +25,11 @@ func TestTreeMatchesSortedSlice(t *testing.T) {
 	}
 	for step := range 20000 {
 		k := randKey()
-		switch op := rng.IntN(4); op {
+		op := rng.IntN(4)
+		if step >= 12000 && step < 16000 && op == 1 {
+			op = 2 // drain the tree (thin and empty leaves), then fill it again
+		}
+		switch op {
 		case 0, 1:
 			tr.insert(k)
 			if i, ok := find(k); !ok {
@@ -64,5 +69,36 @@ func TestTreeMatchesSortedSlice(t *testing.T) {
 		if tr.len != len(model) {
 			t.Fatalf("step %d: len %d, want %d", step, tr.len, len(model))
 		}
+	}
+}
+
+// TestTreeDrains checks the sizes the random test passes through: a large
+// tree, an empty one.
+func TestTreeDrains(t *testing.T) {
+	var tr tree
+	for i := range 1000 {
+		tr.insert(key{id: fmt.Sprintf("id%04d", i)})
+	}
+	if tr.len != 1000 || len(tr.leaves) < 1000/leafMax {
+		t.Fatalf("len %d in %d leaves", tr.len, len(tr.leaves))
+	}
+	for i := range 1000 {
+		if i%7 != 0 {
+			tr.remove(key{id: fmt.Sprintf("id%04d", i)})
+		}
+	}
+	var got []string
+	tr.ascend(nil, func(k key) bool { got = append(got, k.id); return true })
+	if len(got) != 143 || got[0] != "id0000" || got[142] != "id0994" || tr.len != 143 {
+		t.Fatalf("after removes: %d keys %v..., len %d", len(got), got[:min(len(got), 3)], tr.len)
+	}
+	if len(tr.leaves) > 143/(leafMax/4)+1 {
+		t.Fatalf("%d keys left in %d leaves: thin leaves were not folded", tr.len, len(tr.leaves))
+	}
+	for i := 0; i < 1000; i += 7 {
+		tr.remove(key{id: fmt.Sprintf("id%04d", i)})
+	}
+	if tr.len != 0 || len(tr.leaves) != 0 {
+		t.Fatalf("emptied tree: len %d, %d leaves", tr.len, len(tr.leaves))
 	}
 }
