@@ -233,11 +233,25 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 	}
 	// Tasks still in flight from before the rules changed were not listed
 	// (no live point yet) and carry estimates of the old rules: sweep again
-	// at the next pass until their sessions have ended. Before the first
-	// sweep, any session may hold tasks without an estimate.
+	// at the next pass until their sessions have ended. A record without
+	// RulesChangedAt (written before it existed, or by hand) takes this
+	// pass's time, kept so that later sessions do not hold the sweep up.
 	changedAt := rec.RulesChangedAt
-	if rec.RetentionRules == "" {
+	if changedAt.IsZero() {
 		changedAt = now
+		_, err := update(ctx,
+			func(ctx context.Context) (*PolicyRecord, error) { return e.Store.GetPolicy(ctx, p.ID) },
+			func(r *PolicyRecord) (bool, error) {
+				if !r.RulesChangedAt.IsZero() {
+					return false, nil
+				}
+				r.RulesChangedAt = now
+				return true, nil
+			},
+			e.Store.PutPolicy)
+		if err != nil && !IsNotFound(err) {
+			return fmt.Errorf("record when the rules changed: %w", err)
+		}
 	}
 	running, err := e.Store.RunningSessions(ctx)
 	if err != nil {
