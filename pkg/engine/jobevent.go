@@ -268,7 +268,7 @@ func retryInterval(t *Task) time.Duration {
 func (e *Engine) startCopyAttempt(ctx context.Context, t *Task, i, n int) error {
 	now := e.now()
 	c := &t.Copies[i]
-	tok := CopyToken(t.ID(), c.TargetRegion, n)
+	tok := t.copyToken(c.TargetRegion, n)
 	started, err := e.Backup.StartCopy(ctx, StartCopyRequest{
 		Loc: t.Loc, SourceVaultName: t.VaultName, RecoveryPointArn: t.RecoveryPointArn,
 		DestinationBackupVaultArn: c.VaultArn, IamRoleArn: roleArn(t.Loc, e.Config.BackupRoleName),

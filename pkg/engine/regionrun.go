@@ -204,7 +204,7 @@ func cloneCopies(cs []Copy) []Copy {
 // failed attempt, except passing failures, which are returned.
 func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
 	now := e.now()
-	tok := BackupToken(t.ID(), n)
+	tok := t.backupToken(n)
 	req := StartBackupRequest{
 		Loc: t.Loc, VaultName: t.VaultName, ResourceArn: t.ResourceArn,
 		IamRoleArn:            roleArn(t.Loc, e.Config.BackupRoleName),
