@@ -180,7 +180,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		return engine.StartedJob{}, apiError(ErrInvalidRequest, step(),
 			"Resource type EFS is not opted in for AWS Backup in Region %s", l.Region)
 	}
-	v := w.vault(l, req.VaultName)
+	v := r.vault(req.VaultName)
 	if v == nil {
 		return engine.StartedJob{}, notFoundVault("start backup into", l, req.VaultName)
 	}
@@ -205,6 +205,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		kind:        engine.KindBackup,
 		id:          w.jobID(k, false),
 		loc:         l,
+		reg:         r,
 		token:       req.Token,
 		tokenN:      w.nextTokenN(engine.KindBackup, l, req.Token),
 		params:      params,
@@ -349,7 +350,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		w.checkToken(j, params)
 		return started(j), nil
 	}
-	src := w.vault(l, req.SourceVaultName)
+	src := r.vault(req.SourceVaultName)
 	if src == nil {
 		return engine.StartedJob{}, notFoundVault("start copy from", l, req.SourceVaultName)
 	}
@@ -383,6 +384,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		kind:        engine.KindCopy,
 		id:          w.jobID(k, false),
 		loc:         l,
+		reg:         r,
 		token:       req.Token,
 		tokenN:      w.nextTokenN(engine.KindCopy, l, req.Token),
 		params:      params,

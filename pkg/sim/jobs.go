@@ -105,7 +105,9 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
-	j.reg = w.region(j.loc)
+	if j.reg == nil { // the API calls set it from call
+		j.reg = w.region(j.loc)
+	}
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
