@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
@@ -231,7 +232,9 @@ func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
 	}
 	t.Phase = PhaseBackup
 	t.NextCheckAt = now.Add(e.Config.StaleAfter)
-	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "backup started", "job", started.JobID, "attempt", n)
+	if e.Log.Enabled(ctx, slog.LevelInfo) { // the arguments cost allocations even when dropped
+		e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "backup started", "job", started.JobID, "attempt", n)
+	}
 	return nil
 }
 
