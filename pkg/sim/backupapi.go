@@ -172,7 +172,8 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	params := newKey(req.VaultName).str(req.ResourceArn).str(req.IamRoleArn).
 		num(uint64(req.StartWindowMinutes)).num(uint64(req.CompleteWindowMinutes)).
 		num(uint64(cold)).num(uint64(del)).num(uint64(tk))
-	if j := w.tokenJob(engine.KindBackup, l, req.Token); j != nil {
+	tu := w.useToken(engine.KindBackup, l, req.Token)
+	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return started(j), nil
 	}
@@ -200,14 +201,14 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	if err := checkLifecycle(step, cold, del); err != nil {
 		return engine.StartedJob{}, err
 	}
-	k := w.requestKey(engine.KindBackup, r, req.Token)
+	k := w.requestKey(engine.KindBackup, r, req.Token, tu.n())
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(k, false),
 		loc:         l,
 		reg:         r,
 		token:       req.Token,
-		tokenN:      w.nextTokenN(engine.KindBackup, l, req.Token),
+		tokenN:      tu.n(),
 		params:      params,
 		resourceArn: req.ResourceArn,
 		fsID:        fsID,
@@ -258,13 +259,14 @@ func (w *World) createBackup(j *job) {
 // requestKey identifies a Start*Job request for its job id: the token and
 // how often it was reused after expiring, or, without a token (the SDK would
 // fill in a random one), the count of token-less requests in that place.
-func (w *World) requestKey(kind engine.JobKind, r *region, token string) key {
+// n is the token's tokenUse.n.
+func (w *World) requestKey(kind engine.JobKind, r *region, token string, n uint64) key {
 	if token == "" {
 		k := newKey("notoken").str(string(kind)).str(r.loc.Account).str(r.loc.Region).num(r.tokenless)
 		r.tokenless++
 		return k
 	}
-	return newKey(string(kind)).str(r.loc.Account).str(r.loc.Region).str(token).num(w.nextTokenN(kind, r.loc, token))
+	return newKey(string(kind)).str(r.loc.Account).str(r.loc.Region).str(token).num(n)
 }
 
 func started(j *job) engine.StartedJob {
@@ -346,7 +348,8 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	}
 	params := newKey(req.SourceVaultName).str(req.RecoveryPointArn).str(req.DestinationBackupVaultArn).
 		str(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
-	if j := w.tokenJob(engine.KindCopy, l, req.Token); j != nil {
+	tu := w.useToken(engine.KindCopy, l, req.Token)
+	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return started(j), nil
 	}
@@ -376,7 +379,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if err := checkLifecycle(step, cold, del); err != nil {
 		return engine.StartedJob{}, err
 	}
-	k := w.requestKey(engine.KindCopy, r, req.Token)
+	k := w.requestKey(engine.KindCopy, r, req.Token, tu.n())
 	if req.Lifecycle == nil {
 		del = 0
 	}
@@ -386,7 +389,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		loc:         l,
 		reg:         r,
 		token:       req.Token,
-		tokenN:      w.nextTokenN(engine.KindCopy, l, req.Token),
+		tokenN:      tu.n(),
 		params:      params,
 		resourceArn: p.resourceArn,
 		fsID:        p.fsID,
