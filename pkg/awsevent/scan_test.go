@@ -105,3 +105,20 @@ func TestParseCopiesWhatItKeeps(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnAllKeepsValues(t *testing.T) {
+	src := []byte("job-1arn:aws:backup:xyz")
+	a, empty, c := string(src[:5]), "", string(src[5:])
+	ownAll(&a, &empty, &c)
+	for i := range src {
+		src[i] = 'x'
+	}
+	if a != "job-1" || empty != "" || c != "arn:aws:backup:xyz" {
+		t.Fatalf("ownAll: %q %q %q", a, empty, c)
+	}
+	none := ""
+	ownAll(&none)
+	if none != "" {
+		t.Fatalf("ownAll of nothing: %q", none)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,12 +157,45 @@ func CopyToken(taskID, region string, n int) string {
 	return token(taskID, "copy", region, strconv.Itoa(n))
 }
 
+// backupToken is BackupToken(t.ID(), n) without building the id: every
+// backup start derives one.
+func (t *Task) backupToken(n int) string {
+	var buf [256]byte
+	b := appendTokenParts(AppendTaskID(buf[:0], t.SessionID, t.Loc, t.FileSystem), "backup")
+	return hashToken(strconv.AppendInt(append(b, 0), int64(n), 10))
+}
+
+// copyToken is CopyToken(t.ID(), region, n) without building the id: every
+// copy start derives one.
+func (t *Task) copyToken(region string, n int) string {
+	var buf [256]byte
+	b := appendTokenParts(AppendTaskID(buf[:0], t.SessionID, t.Loc, t.FileSystem), "copy", region)
+	return hashToken(strconv.AppendInt(append(b, 0), int64(n), 10))
+}
+
 // token derives an IdempotencyToken. AWS keeps a token for 24 hours: the
 // same token and parameters return the same job, so a repeated start (a
 // redelivered message, a retried Lambda) never makes a second job.
-func token(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return "efsk-" + hex.EncodeToString(h[:16])
+func token(first string, rest ...string) string {
+	var buf [256]byte
+	return hashToken(appendTokenParts(append(buf[:0], first...), rest...))
+}
+
+// appendTokenParts appends each part to b after a NUL separator.
+func appendTokenParts(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		b = append(append(b, 0), p...)
+	}
+	return b
+}
+
+// hashToken turns the joined parts into the token.
+func hashToken(joined []byte) string {
+	h := sha256.Sum256(joined)
+	var out [len("efsk-") + 32]byte
+	copy(out[:], "efsk-")
+	hex.Encode(out[len("efsk-"):], h[:16])
+	return string(out[:])
 }
 
 // retriable reports whether an error is worth retrying as is (the

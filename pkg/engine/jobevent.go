@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -102,8 +103,8 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 		t.Backup.UpdatedAt = now
 		t.Backup.CompletedAt = u.CompletedAt
 		if u.State.Succeeded() {
-			if u.RecoveryPointArn != "" {
-				t.RecoveryPointArn = u.RecoveryPointArn
+			if u.RecoveryPointArn != "" && u.RecoveryPointArn != t.RecoveryPointArn {
+				t.RecoveryPointArn = u.RecoveryPointArn // else keep the copy the task has, not the event's strings
 			}
 			if t.RecoveryPointArn == "" || u.CreatedAt.IsZero() {
 				// StartBackupJob returns the point for EFS and the COMPLETED
@@ -127,7 +128,9 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 			if u.SizeBytes > 0 {
 				t.SizeBytes = u.SizeBytes
 			}
-			log.InfoContext(ctx, "backup completed", "job", u.JobID, "recoveryPoint", t.RecoveryPointArn)
+			if log.Enabled(ctx, slog.LevelInfo) { // the arguments cost allocations even when dropped
+				log.InfoContext(ctx, "backup completed", "job", u.JobID, "recoveryPoint", t.RecoveryPointArn)
+			}
 			t.Phase = PhaseCopy
 			for i := range t.Copies {
 				if t.Copies[i].Job.State == JobNotStarted {
@@ -162,7 +165,9 @@ func (e *Engine) transition(ctx context.Context, t *Task, u JobUpdate) (transiti
 		c.Job.CompletedAt = u.CompletedAt
 		if u.State.Succeeded() {
 			c.RecoveryPointArn = u.DestinationRecoveryPointArn
-			log.InfoContext(ctx, "copy completed", "job", u.JobID, "targetRegion", c.TargetRegion, "recoveryPoint", c.RecoveryPointArn)
+			if log.Enabled(ctx, slog.LevelInfo) {
+				log.InfoContext(ctx, "copy completed", "job", u.JobID, "targetRegion", c.TargetRegion, "recoveryPoint", c.RecoveryPointArn)
+			}
 		} else {
 			c.Job.Message = u.Message
 			log.WarnContext(ctx, "copy did not complete", "job", u.JobID, "targetRegion", c.TargetRegion, "state", u.State, "message", u.Message)
@@ -268,7 +273,7 @@ func retryInterval(t *Task) time.Duration {
 func (e *Engine) startCopyAttempt(ctx context.Context, t *Task, i, n int) error {
 	now := e.now()
 	c := &t.Copies[i]
-	tok := CopyToken(t.ID(), c.TargetRegion, n)
+	tok := t.copyToken(c.TargetRegion, n)
 	started, err := e.Backup.StartCopy(ctx, StartCopyRequest{
 		Loc: t.Loc, SourceVaultName: t.VaultName, RecoveryPointArn: t.RecoveryPointArn,
 		DestinationBackupVaultArn: c.VaultArn, IamRoleArn: roleArn(t.Loc, e.Config.BackupRoleName),
@@ -285,7 +290,9 @@ func (e *Engine) startCopyAttempt(ctx context.Context, t *Task, i, n int) error 
 		return nil
 	}
 	c.Job = Job{ID: started.JobID, State: JobCreated, Attempt: n, Token: tok, StartedAt: now, UpdatedAt: now}
-	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "copy started", "job", started.JobID, "targetRegion", c.TargetRegion, "attempt", n)
+	if e.Log.Enabled(ctx, slog.LevelInfo) {
+		e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "copy started", "job", started.JobID, "targetRegion", c.TargetRegion, "attempt", n)
+	}
 	return nil
 }
 

@@ -149,7 +149,7 @@ func (e *Engine) advance(ctx context.Context, t *Task, now time.Time) (started, 
 		j := &t.Backup
 		switch {
 		case j.State == JobRetryWait && !j.RetryAt.After(now):
-			if err := e.startBackupAttempt(ctx, t, j.Attempt+1); err != nil {
+			if err := e.startBackupAttempt(ctx, t, j.Attempt+1, e.backupStartFor(t)); err != nil {
 				return 0, 0, err
 			}
 			started++

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 
 	"github.com/efskeeper/efskeeper/pkg/policy"
@@ -128,6 +129,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 
 	// 4. One backup job per file system.
 	open := 0
+	var start backupStart
 	for _, fs := range selected {
 		t := &Task{
 			SessionID: s.ID, PolicyID: p.ID, Loc: l, FileSystem: fs.ID, ResourceArn: fs.Arn,
@@ -149,7 +151,10 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 				return fmt.Errorf("region run %s: read task of %s: %w", l, fs.ID, err)
 			}
 		}
-		if err := e.startBackupAttempt(ctx, t, 1); err != nil {
+		if start.tags == nil { // the same for every task of the unit
+			start = e.backupStartFor(t)
+		}
+		if err := e.startBackupAttempt(ctx, t, 1, start); err != nil {
 			return err
 		}
 		if err := e.Store.CreateTask(ctx, t); err != nil {
@@ -199,22 +204,36 @@ func cloneCopies(cs []Copy) []Copy {
 	return append([]Copy(nil), cs...)
 }
 
+// backupStart is what the backup starts of one unit (account, Region and
+// session) share: the role and the recovery point tags, made once per unit
+// rather than per file system. The tags map is shared by those requests:
+// read-only.
+type backupStart struct {
+	role string
+	tags map[string]string
+}
+
+func (e *Engine) backupStartFor(t *Task) backupStart {
+	return backupStart{
+		role: roleArn(t.Loc, e.Config.BackupRoleName),
+		tags: map[string]string{TagPolicy: t.PolicyID, TagSession: t.SessionID, TagSchedules: policy.JoinSchedules(t.Schedules)},
+	}
+}
+
 // startBackupAttempt starts attempt n of a task's backup job and records
 // the job on the task (not in the store). A failure to start counts as a
 // failed attempt, except passing failures, which are returned.
-func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
+func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int, start backupStart) error {
 	now := e.now()
-	tok := BackupToken(t.ID(), n)
+	tok := t.backupToken(n)
 	req := StartBackupRequest{
 		Loc: t.Loc, VaultName: t.VaultName, ResourceArn: t.ResourceArn,
-		IamRoleArn:            roleArn(t.Loc, e.Config.BackupRoleName),
+		IamRoleArn:            start.role,
 		Token:                 tok,
 		StartWindowMinutes:    e.Config.StartWindowMinutes,
 		CompleteWindowMinutes: e.Config.CompleteWindowMinutes,
 		Lifecycle:             t.Lifecycle,
-		RecoveryPointTags: map[string]string{
-			TagPolicy: t.PolicyID, TagSession: t.SessionID, TagSchedules: policy.JoinSchedules(t.Schedules),
-		},
+		RecoveryPointTags:     start.tags,
 	}
 	started, err := e.Backup.StartBackup(ctx, req)
 	if err != nil {
@@ -231,7 +250,9 @@ func (e *Engine) startBackupAttempt(ctx context.Context, t *Task, n int) error {
 	}
 	t.Phase = PhaseBackup
 	t.NextCheckAt = now.Add(e.Config.StaleAfter)
-	e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "backup started", "job", started.JobID, "attempt", n)
+	if e.Log.Enabled(ctx, slog.LevelInfo) { // the arguments cost allocations even when dropped
+		e.logFor(t.PolicyID, t.SessionID, t.Loc, t.FileSystem).InfoContext(ctx, "backup started", "job", started.JobID, "attempt", n)
+	}
 	return nil
 }
 

@@ -172,7 +172,8 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	params := newKey(req.VaultName).str(req.ResourceArn).str(req.IamRoleArn).
 		num(uint64(req.StartWindowMinutes)).num(uint64(req.CompleteWindowMinutes)).
 		num(uint64(cold)).num(uint64(del)).num(uint64(tk))
-	if j := w.tokenJob(engine.KindBackup, l, req.Token); j != nil {
+	tu := w.useToken(engine.KindBackup, l, req.Token)
+	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return started(j), nil
 	}
@@ -180,7 +181,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		return engine.StartedJob{}, apiError(ErrInvalidRequest, step(),
 			"Resource type EFS is not opted in for AWS Backup in Region %s", l.Region)
 	}
-	v := w.vault(l, req.VaultName)
+	v := r.vault(req.VaultName)
 	if v == nil {
 		return engine.StartedJob{}, notFoundVault("start backup into", l, req.VaultName)
 	}
@@ -200,13 +201,14 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	if err := checkLifecycle(step, cold, del); err != nil {
 		return engine.StartedJob{}, err
 	}
-	k := w.requestKey(engine.KindBackup, r, req.Token)
+	k := w.requestKey(engine.KindBackup, r, req.Token, tu.n())
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(k, false),
 		loc:         l,
+		reg:         r,
 		token:       req.Token,
-		tokenN:      w.nextTokenN(engine.KindBackup, l, req.Token),
+		tokenN:      tu.n(),
 		params:      params,
 		resourceArn: req.ResourceArn,
 		fsID:        fsID,
@@ -257,13 +259,14 @@ func (w *World) createBackup(j *job) {
 // requestKey identifies a Start*Job request for its job id: the token and
 // how often it was reused after expiring, or, without a token (the SDK would
 // fill in a random one), the count of token-less requests in that place.
-func (w *World) requestKey(kind engine.JobKind, r *region, token string) key {
+// n is the token's tokenUse.n.
+func (w *World) requestKey(kind engine.JobKind, r *region, token string, n uint64) key {
 	if token == "" {
 		k := newKey("notoken").str(string(kind)).str(r.loc.Account).str(r.loc.Region).num(r.tokenless)
 		r.tokenless++
 		return k
 	}
-	return newKey(string(kind)).str(r.loc.Account).str(r.loc.Region).str(token).num(w.nextTokenN(kind, r.loc, token))
+	return newKey(string(kind)).str(r.loc.Account).str(r.loc.Region).str(token).num(n)
 }
 
 func started(j *job) engine.StartedJob {
@@ -345,11 +348,12 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	}
 	params := newKey(req.SourceVaultName).str(req.RecoveryPointArn).str(req.DestinationBackupVaultArn).
 		str(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
-	if j := w.tokenJob(engine.KindCopy, l, req.Token); j != nil {
+	tu := w.useToken(engine.KindCopy, l, req.Token)
+	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return started(j), nil
 	}
-	src := w.vault(l, req.SourceVaultName)
+	src := r.vault(req.SourceVaultName)
 	if src == nil {
 		return engine.StartedJob{}, notFoundVault("start copy from", l, req.SourceVaultName)
 	}
@@ -375,7 +379,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if err := checkLifecycle(step, cold, del); err != nil {
 		return engine.StartedJob{}, err
 	}
-	k := w.requestKey(engine.KindCopy, r, req.Token)
+	k := w.requestKey(engine.KindCopy, r, req.Token, tu.n())
 	if req.Lifecycle == nil {
 		del = 0
 	}
@@ -383,8 +387,9 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		kind:        engine.KindCopy,
 		id:          w.jobID(k, false),
 		loc:         l,
+		reg:         r,
 		token:       req.Token,
-		tokenN:      w.nextTokenN(engine.KindCopy, l, req.Token),
+		tokenN:      tu.n(),
 		params:      params,
 		resourceArn: p.resourceArn,
 		fsID:        p.fsID,

@@ -105,7 +105,9 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
-	j.reg = w.region(j.loc)
+	if j.reg == nil { // the API calls set it from call
+		j.reg = w.region(j.loc)
+	}
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
@@ -115,16 +117,33 @@ func (w *World) addJob(j *job) {
 	}
 }
 
-// tokenJob returns the job an idempotency token still maps to, or nil.
-func (w *World) tokenJob(kind engine.JobKind, l engine.Loc, token string) *job {
+// tokenUse is what a Start*Job call learns from its idempotency token,
+// looked up once per call: the newest job started with it, if any.
+type tokenUse struct{ prev *job }
+
+func (w *World) useToken(kind engine.JobKind, l engine.Loc, token string) tokenUse {
 	if token == "" {
+		return tokenUse{}
+	}
+	return tokenUse{w.tokenMatch(kind, l, token)}
+}
+
+// live returns the job the token still maps to (within its lifetime), or
+// nil.
+func (u tokenUse) live(now time.Time) *job {
+	if u.prev == nil || !now.Before(u.prev.createdAt.Add(tokenLifetime)) {
 		return nil
 	}
-	j := w.tokenMatch(kind, l, token)
-	if j == nil || !w.now.Before(j.createdAt.Add(tokenLifetime)) {
-		return nil
+	return u.prev
+}
+
+// n numbers reuses of a token after its lifetime passed, so that the new
+// job gets a new id.
+func (u tokenUse) n() uint64 {
+	if u.prev != nil {
+		return u.prev.tokenN + 1
 	}
-	return j
+	return 0
 }
 
 // tokenMatch returns the newest job started with the token, or nil.
@@ -137,15 +156,6 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 		return j
 	}
 	return nil
-}
-
-// nextTokenN numbers reuses of a token after its 24 hours passed, so that
-// the new job gets a new id.
-func (w *World) nextTokenN(kind engine.JobKind, l engine.Loc, token string) uint64 {
-	if j := w.tokenMatch(kind, l, token); j != nil {
-		return j.tokenN + 1
-	}
-	return 0
 }
 
 func (w *World) resourceFor(arn string) *resource {

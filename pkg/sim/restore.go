@@ -60,7 +60,8 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 		return "", err
 	}
 	params := newKey(req.RecoveryPointArn).str(req.IamRoleArn).num(uint64(tagsKey(req.Metadata)))
-	if j := w.tokenJob(engine.KindRestore, l, req.Token); j != nil {
+	tu := w.useToken(engine.KindRestore, l, req.Token)
+	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return j.id, nil
 	}
@@ -87,10 +88,10 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	}
 	j := &job{
 		kind:        engine.KindRestore,
-		id:          w.jobID(w.requestKey(engine.KindRestore, r, req.Token), true),
+		id:          w.jobID(w.requestKey(engine.KindRestore, r, req.Token, tu.n()), true),
 		loc:         l,
 		token:       req.Token,
-		tokenN:      w.nextTokenN(engine.KindRestore, l, req.Token),
+		tokenN:      tu.n(),
 		params:      params,
 		resourceArn: p.resourceArn,
 		fsID:        p.fsID,

@@ -145,6 +145,12 @@ func (w *World) vault(l engine.Loc, name string) *vault {
 	if r == nil {
 		return nil
 	}
+	return r.vault(name)
+}
+
+// vault is World.vault for a Region in hand (the hot API calls have it
+// from call), sparing a lookup by Loc.
+func (r *region) vault(name string) *vault {
 	if v := r.vaults[name]; v != nil && !v.removed {
 		return v
 	}
