@@ -429,7 +429,9 @@ type StartBackupRequest struct {
 	StartWindowMinutes    int64
 	CompleteWindowMinutes int64
 	Lifecycle             *Lifecycle
-	RecoveryPointTags     map[string]string
+	// RecoveryPointTags may be shared by the requests of a region run:
+	// implementations read it and must not change it.
+	RecoveryPointTags map[string]string
 }
 
 // StartCopyRequest is what StartCopyJob needs. The call goes to the source
