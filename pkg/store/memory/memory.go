@@ -470,11 +470,15 @@ func (s *Store) CreateTask(_ context.Context, t *engine.Task) error {
 func (s *Store) GetTask(_ context.Context, id string) (*engine.Task, error) {
 	unlock := s.lock("GetTask")
 	e, ok := s.tasks[id]
+	var t *engine.Task
+	if ok {
+		t = e.task // the slot's pointer changes under the lock only
+	}
 	unlock()
 	if !ok {
 		return nil, notFound("task", id)
 	}
-	return cloneTask(e.task), nil // stored tasks are replaced, never changed
+	return cloneTask(t), nil // stored tasks are replaced, never changed
 }
 
 // PutTask writes the task if its Version is the stored one, and moves its
