@@ -116,24 +116,19 @@ func TestRetentionRulesChangeInFlight(t *testing.T) {
 // stays the newest until the next weekly point completes, and a run that
 // ends a few hours after that finds it there, rightly.
 func TestTimelyDeletionsWaitForTheNewerPoint(t *testing.T) {
-	h, err := simrun.New(simrun.Options{Seed: 5, Days: 8, Start: time.Date(2026, 1, 4, 4, 0, 0, 0, time.UTC), Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{weeklyPolicy(t, 1)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := h.Report(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := runHarness(t, simrun.Options{Seed: 5, Days: 8, Start: time.Date(2026, 1, 4, 4, 0, 0, 0, time.UTC), Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{weeklyPolicy(t, 1)}})
 	t.Logf("run ended at %s", h.World.Now())
-	for _, c := range rep.Invariants {
-		if !c.OK {
-			t.Errorf("invariant %s: %s", c.Name, c.Detail)
-		}
+}
+
+// sixDaysThenThirty runs six days of a 3-day policy on st, then an admin
+// sets 30 days.
+func sixDaysThenThirty(t *testing.T, st engine.Store) *simrun.Harness {
+	t.Helper()
+	h, _ := runHarness(t, simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{retentionPolicy(t, `{"days":3}`)}, Store: st, Drain: time.Hour})
+	if _, _, err := h.Engine.SavePolicy(context.Background(), retentionPolicy(t, `{"days":30}`), engine.AnyVersion); err != nil {
+		t.Fatal(err)
 	}
+	return h
 }
 
 // hookStore runs hook once, before the next GetPolicy, when armed.
@@ -157,16 +152,7 @@ func (s *hookStore) GetPolicy(ctx context.Context, id string) (*engine.PolicyRec
 func TestRetentionRulesRevertedDuringSweep(t *testing.T) {
 	ctx := context.Background()
 	st := &hookStore{Store: memory.New()}
-	h, err := simrun.New(simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{retentionPolicy(t, `{"days":3}`)}, Store: st, Drain: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := h.Engine.SavePolicy(ctx, retentionPolicy(t, `{"days":30}`), engine.AnyVersion); err != nil {
-		t.Fatal(err)
-	}
+	h := sixDaysThenThirty(t, st)
 	st.hook = func() { // the sweep's final update reads the policy: the admin reverts first
 		if _, _, err := h.Engine.SavePolicy(ctx, retentionPolicy(t, `{"days":3}`), engine.AnyVersion); err != nil {
 			t.Fatal(err)
@@ -194,16 +180,7 @@ func TestRetentionRulesRevertedDuringSweep(t *testing.T) {
 // sweep.
 func TestRetentionRulesRevertedAfterSweep(t *testing.T) {
 	ctx := context.Background()
-	h, err := simrun.New(simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{retentionPolicy(t, `{"days":3}`)}, Drain: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := h.Engine.SavePolicy(ctx, retentionPolicy(t, `{"days":30}`), engine.AnyVersion); err != nil {
-		t.Fatal(err)
-	}
+	h := sixDaysThenThirty(t, memory.New())
 	if _, err := h.Engine.Retention(ctx); err != nil {
 		t.Fatal(err)
 	}
