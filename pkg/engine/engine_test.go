@@ -62,15 +62,7 @@ func runDays(t *testing.T, p *policy.Policy, build func(*sim.World), faults stri
 // invariant that does not hold.
 func runHarness(t *testing.T, o simrun.Options) (*simrun.Harness, *simrun.Report) {
 	t.Helper()
-	h, err := simrun.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := h.Report(ctx)
+	h, rep, err := simrun.Simulate(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,15 +217,7 @@ func TestReconcilerCoversLostEvents(t *testing.T) {
 		w.AddVault(home, sim.VaultSpec{Name: "main"})
 		w.AddVault(dr, sim.VaultSpec{Name: "dr"})
 	})
-	h, err := simrun.New(simrun.Options{Seed: 9, Days: 2, FaultsOverride: &sim.Faults{EventDrop: 1}, Build: build, Policies: []*policy.Policy{accountPolicy(t, "main", "dr")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := h.Report(ctx)
+	h, rep, err := simrun.Simulate(context.Background(), simrun.Options{Seed: 9, Days: 2, FaultsOverride: &sim.Faults{EventDrop: 1}, Build: build, Policies: []*policy.Policy{accountPolicy(t, "main", "dr")}})
 	if err != nil {
 		t.Fatal(err)
 	}

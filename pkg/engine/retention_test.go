@@ -93,14 +93,8 @@ func TestRetentionCountRule(t *testing.T) {
 func TestRetentionRulesChange(t *testing.T) {
 	p := retentionPolicy(t, `{"days":30}`)
 	counter := &listCounter{Store: memory.New()}
-	h, err := simrun.New(simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{p}, Store: counter, Drain: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := runHarness(t, simrun.Options{Seed: 5, Days: 6, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{p}, Store: counter, Drain: time.Hour})
 	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
 	before := livePoints(h)
 	if before["fs-00000000000000001"] != 6 {
 		t.Fatalf("points after 6 days: %v", before)

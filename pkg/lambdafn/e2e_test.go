@@ -102,7 +102,7 @@ func TestEndToEndThroughHandlersOnDynamoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	var drv *handlerDriver
-	h, err := simrun.New(simrun.Options{
+	_, rep, err := simrun.Simulate(context.Background(), simrun.Options{
 		Seed: 11, Days: 3, Faults: "default", Build: simrun.DemoWorld, Script: simrun.DemoScript(),
 		Policies: pols, Store: store,
 		Driver: func(e *engine.Engine) simrun.Driver {
@@ -110,14 +110,6 @@ func TestEndToEndThroughHandlersOnDynamoDB(t *testing.T) {
 			return drv
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := h.Report(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,6 +143,19 @@ func allTasks(ctx context.Context, st engine.Store, q engine.TaskQuery) ([]*engi
 	}
 }
 
+// Simulate builds a harness for o, runs it to its end and reports on it.
+func Simulate(ctx context.Context, o Options) (*Harness, *Report, error) {
+	h, err := New(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := h.Run(ctx); err != nil {
+		return h, nil, err
+	}
+	rep, err := h.Report(ctx)
+	return h, rep, err
+}
+
 // Report builds the report of a finished run, invariants included.
 func (h *Harness) Report(ctx context.Context) (*Report, error) {
 	r := &Report{Seed: h.Opts.Seed, Days: h.Opts.Days, Faults: h.Opts.Faults, Summary: Summary{Sessions: map[string]int{}}}

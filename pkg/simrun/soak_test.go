@@ -29,15 +29,7 @@ func demoOptions(t testing.TB, seed uint64, days int, faults string) Options {
 
 func run(t testing.TB, o Options) *Report {
 	t.Helper()
-	h, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := h.Report(ctx)
+	_, rep, err := Simulate(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
