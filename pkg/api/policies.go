@@ -51,11 +51,8 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathPolicyID(r)
+	id, err := policyRoute(r)
 	if err != nil {
-		return err
-	}
-	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	rec, err := s.Engine.Store.GetPolicy(r.Context(), id)
@@ -76,11 +73,8 @@ func writePolicy(w http.ResponseWriter, status int, rec *engine.PolicyRecord) {
 // write conditional on the version the admin read; If-None-Match: * makes
 // it create-only.
 func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathPolicyID(r)
+	id, err := policyRoute(r)
 	if err != nil {
-		return err
-	}
-	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	version, err := s.writeVersion(r, id)
@@ -139,11 +133,8 @@ func (s *Server) writeVersion(r *http.Request, id string) (int64, error) {
 }
 
 func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathPolicyID(r)
+	id, err := policyRoute(r)
 	if err != nil {
-		return err
-	}
-	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	version, _, err := ifMatch(r, "policy "+id)
@@ -166,11 +157,8 @@ func (s *Server) disablePolicy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, enabled bool) error {
-	id, err := pathPolicyID(r)
+	id, err := policyRoute(r)
 	if err != nil {
-		return err
-	}
-	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	version, _, err := ifMatch(r, "policy "+id)
@@ -202,11 +190,8 @@ func noBody(r *http.Request) error {
 }
 
 func (s *Server) runPolicy(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathPolicyID(r)
+	id, err := policyRoute(r)
 	if err != nil {
-		return err
-	}
-	if err := newQuery(r).err(); err != nil {
 		return err
 	}
 	var req RunRequest

@@ -99,6 +99,16 @@ func pathPolicyID(r *http.Request) (string, error) {
 	return id, nil
 }
 
+// policyRoute reads and checks the {id} of a policy route that takes no
+// query parameters, and refuses any.
+func policyRoute(r *http.Request) (string, error) {
+	id, err := pathPolicyID(r)
+	if err != nil {
+		return "", err
+	}
+	return id, newQuery(r).err()
+}
+
 // pathSessionID reads and checks the {id} of a session route.
 func pathSessionID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
