@@ -26,24 +26,6 @@ import (
 // t0 is the fixture's starting time: a Monday, 00:00 UTC.
 var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
-// testClock is a settable clock.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // recordingQueue keeps what the engine sends.
 type recordingQueue struct {
 	mu  sync.Mutex
@@ -78,7 +60,7 @@ type fixture struct {
 	url    string
 	store  engine.Store
 	engine *engine.Engine
-	clock  *testClock
+	clock  *engine.ManualClock
 	queue  *recordingQueue
 	spec   *openapi3.T
 	router routers.Router
@@ -100,7 +82,7 @@ type fixtureOptions struct {
 
 func newFixture(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: &testClock{now: t0}, queue: &recordingQueue{}, client: &http.Client{Timeout: 30 * time.Second}}
+	f := &fixture{t: t, clock: engine.NewManualClock(t0), queue: &recordingQueue{}, client: &http.Client{Timeout: 30 * time.Second}}
 	f.store = o.store
 	if f.store == nil {
 		f.store = memory.New()

@@ -154,7 +154,7 @@ func TestPutSchedulesTheNextRun(t *testing.T) {
 	// Ten days later the admin moves the daily run to 06:00. The watermark
 	// is still at the creation time (no tick ran here), but the new
 	// schedule starts at the write: nothing between is caught up.
-	f.clock.advance(10*24*time.Hour + 3*time.Hour)
+	f.clock.Advance(10*24*time.Hour + 3*time.Hour)
 	later := edit(t, doc, func(m map[string]any) {
 		m["schedules"].([]any)[0].(map[string]any)["at"] = []string{"06:00"}
 	})
@@ -165,7 +165,7 @@ func TestPutSchedulesTheNextRun(t *testing.T) {
 	if !rec.Watermark.Equal(now) || !rec.NextRunAt.Equal(time.Date(2026, 3, 12, 5, 0, 0, 0, time.UTC)) {
 		t.Fatalf("after the change at %v: watermark %v nextRunAt %v", now, rec.Watermark, rec.NextRunAt)
 	}
-	f.clock.advance(3 * time.Hour)
+	f.clock.Advance(3 * time.Hour)
 	res, err := f.engine.Tick(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestEnableDisable(t *testing.T) {
 
 	// A week later it is enabled again: the runs it missed are not caught
 	// up, the next one is the first after now.
-	f.clock.advance(7 * 24 * time.Hour)
+	f.clock.Advance(7 * 24 * time.Hour)
 	r = f.do("POST", "/policies/account-prod/enable", nil)
 	mustStatus(t, r, http.StatusOK)
 	r.decode(t, &rec)
@@ -198,7 +198,7 @@ func TestEnableDisable(t *testing.T) {
 	if !rec.Policy.Enabled || !rec.Watermark.Equal(now) || !rec.NextRunAt.Equal(now.Add(time.Hour)) {
 		t.Fatalf("enabled at %v: %+v", now, rec)
 	}
-	f.clock.advance(2 * time.Hour)
+	f.clock.Advance(2 * time.Hour)
 	res, err := f.engine.Tick(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestEnableDisable(t *testing.T) {
 func TestRunNow(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	mustStatus(t, f.do("PUT", "/policies/account-prod", readPolicy(t, "account-prod.json")), http.StatusCreated)
-	f.clock.advance(90*time.Minute + 1500*time.Millisecond)
+	f.clock.Advance(90*time.Minute + 1500*time.Millisecond)
 
 	r := f.do("POST", "/policies/account-prod/run", nil)
 	mustStatus(t, r, http.StatusAccepted)
@@ -247,7 +247,7 @@ func TestRunNow(t *testing.T) {
 	if again != run {
 		t.Fatalf("second run in the same second: %v, want %v", again, run)
 	}
-	f.clock.advance(time.Second)
+	f.clock.Advance(time.Second)
 	r = f.do("POST", "/policies/account-prod/run", []byte(`{"schedules":["monthly","weekly"]}`))
 	mustStatus(t, r, http.StatusAccepted)
 	r.decode(t, &again)

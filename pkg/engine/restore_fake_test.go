@@ -143,24 +143,6 @@ func (f *fakeRestoreAWS) uniqueJobs() int {
 	return len(f.jobs)
 }
 
-// rsClock is a settable clock.
-type rsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *rsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *rsClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // rsMailbox records restore notices.
 type rsMailbox struct {
 	mu      sync.Mutex
@@ -201,7 +183,7 @@ var rsT0 = time.Date(2024, 5, 20, 10, 0, 0, 0, time.UTC)
 type restoreEnv struct {
 	aws   *fakeRestoreAWS
 	store *memory.Restores
-	clock *rsClock
+	clock *engine.ManualClock
 	mail  *rsMailbox
 	r     *engine.Restorer
 }
@@ -218,7 +200,7 @@ func newRestoreEnv(t *testing.T, cfg engine.RestoreConfig) *restoreEnv {
 	f.addPoint(rsRPPart, "efs-primary", rsFSArn, engine.RPPartial, tags)
 	f.addPoint(rsRPEBS, "efs-primary", "arn:aws:ec2:us-east-1::volume/vol-0123", engine.RPCompleted, nil)
 	f.policies["aws/efs/automatic-backup-vault"] = rsAutoPolicy
-	e := &restoreEnv{aws: f, store: memory.NewRestores(), clock: &rsClock{t: rsT0}, mail: &rsMailbox{}}
+	e := &restoreEnv{aws: f, store: memory.NewRestores(), clock: engine.NewManualClock(rsT0), mail: &rsMailbox{}}
 	e.r = engine.NewRestorer(engine.Restorer{Store: e.store, Service: f, Notifier: e.mail, Clock: e.clock, Config: cfg})
 	return e
 }

@@ -139,7 +139,7 @@ func TestRestoreStartRetriesWithSameTokens(t *testing.T) {
 	if r3.Jobs[0].State != engine.JobNotStarted || r3.Status != engine.RestoreRunning {
 		t.Fatalf("unavailable AWS: %+v", r3)
 	}
-	e3.clock.advance(2 * time.Hour)
+	e3.clock.Advance(2 * time.Hour)
 	if _, err := e3.r.Reconcile(rsCtx()); err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestRestoreEvents(t *testing.T) {
 	j0, j1 := r.Jobs[0].JobID, r.Jobs[1].JobID
 	step := func(u engine.JobUpdate, wantState engine.JobState, job int) *engine.Restore {
 		t.Helper()
-		e.clock.advance(time.Minute)
+		e.clock.Advance(time.Minute)
 		if err := e.r.Update(rsCtx(), u); err != nil {
 			t.Fatalf("Update %s %s: %v", u.JobID, u.State, err)
 		}
@@ -489,7 +489,7 @@ func TestRestoreReconcile(t *testing.T) {
 		engine.RestoreItem{RecoveryPointArn: rsRP3, Vault: "efs-primary", Paths: []string{"/c"}},
 	))
 	// Quiet for less than StaleAfter: nothing is read.
-	e.clock.advance(10 * time.Minute)
+	e.clock.Advance(10 * time.Minute)
 	res, err := e.r.Reconcile(rsCtx())
 	if err != nil || res.JobsRead != 0 || res.Sessions != 1 {
 		t.Fatalf("early Reconcile = %+v, %v", res, err)
@@ -499,7 +499,7 @@ func TestRestoreReconcile(t *testing.T) {
 	e.aws.set(r.Jobs[0].JobID, engine.JobCompleted, "", rsFSArn)
 	e.aws.set(r.Jobs[1].JobID, engine.JobRunning, "", "")
 	delete(e.aws.jobs, r.Jobs[2].JobID)
-	e.clock.advance(25 * time.Minute)
+	e.clock.Advance(25 * time.Minute)
 	res, err = e.r.Reconcile(rsCtx())
 	if err != nil || res.JobsRead != 3 || res.Finished != 0 {
 		t.Fatalf("Reconcile = %+v, %v; want 3 jobs read", res, err)
@@ -515,7 +515,7 @@ func TestRestoreReconcile(t *testing.T) {
 		t.Fatalf("job read again right away: %+v", res)
 	}
 	// A job that never ends is given up after JobTimeout.
-	e.clock.advance(8 * 24 * time.Hour)
+	e.clock.Advance(8 * 24 * time.Hour)
 	res, err = e.r.Reconcile(rsCtx())
 	if err != nil || res.TimedOut != 1 || res.Finished != 1 {
 		t.Fatalf("Reconcile after a week = %+v, %v", res, err)
@@ -533,7 +533,7 @@ func TestRestoreReconcile(t *testing.T) {
 	e2 := newRestoreEnv(t, engine.RestoreConfig{})
 	r2 := mustStartRestore(t, e2, rsItemLevel(engine.RestoreItem{RecoveryPointArn: rsRP1, Vault: "efs-primary", Paths: []string{"/a"}}))
 	e2.aws.describeErr = engine.Errorf(engine.ETHROTTLED, "Rate exceeded")
-	e2.clock.advance(time.Hour)
+	e2.clock.Advance(time.Hour)
 	if _, err := e2.r.Reconcile(rsCtx()); engine.ErrorCode(err) != engine.ETHROTTLED {
 		t.Fatalf("throttled describe: %v", err)
 	}
