@@ -351,18 +351,21 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 		if e.Config.DryRun {
 			continue
 		}
-		mine := deletions(t)
 		t.RetainAt = next
 		t.UpdatedAt = now
 		err := e.Store.PutTask(ctx, t)
 		if IsConflict(err) {
 			// An event wrote the task meanwhile: apply what this pass did
 			// (the deletions it made, the next look) to what is stored.
+			var mine []Deletion
+			if changed {
+				mine = deletions(t)
+			}
 			_, err = update(ctx,
 				func(ctx context.Context) (*Task, error) { return e.Store.GetTask(ctx, t.ID()) },
 				func(f *Task) (bool, error) {
 					for i, dl := range mine {
-						if changed && dl != before[i] {
+						if dl != before[i] {
 							setDeletion(f, i, dl)
 						}
 					}
