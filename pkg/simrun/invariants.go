@@ -292,22 +292,8 @@ func (h *Harness) checkDeletions() []string {
 		// Expired: recompute retention over the file system's source points
 		// that existed at deletion time.
 		members := groups[fsKey{owner, src.ResourceArn}]
-		var group []policy.Point
-		for _, q := range members {
-			if q.CopyOf != "" || q.CompletedAt.IsZero() {
-				continue
-			}
-			if q.CreatedAt.After(at) || q.Arn != src.Arn && !q.DeletedAt.IsZero() && q.DeletedAt.Before(at) {
-				continue
-			}
-			group = append(group, policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])})
-		}
-		expired := false
-		for _, d := range pol.Retain(group, at) {
-			if d.ID == src.Arn {
-				expired = !d.Keep
-			}
-		}
+		d, ok := decisionAt(pol, members, src, at)
+		expired := ok && !d.Keep
 		if !expired {
 			problems = append(problems, fmt.Sprintf("%s deleted at %s before its retention passed", p.Arn, ts(at)))
 		}
@@ -397,22 +383,8 @@ func (h *Harness) checkOverdue(tasks map[string][]*engine.Task) ([]string, int) 
 		// deletable is when src's point p became deletable judged at t, or
 		// false if the policy still holds it then.
 		deletable := func(src, p sim.RecoveryPointInfo, t time.Time) (time.Time, bool) {
-			var group []policy.Point
-			at := -1
-			for _, q := range members {
-				if q.CompletedAt.After(t) || !q.DeletedAt.IsZero() && q.DeletedAt.Before(t) && q.Arn != src.Arn {
-					continue
-				}
-				if q.Arn == src.Arn {
-					at = len(group)
-				}
-				group = append(group, policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])})
-			}
-			if at < 0 {
-				return time.Time{}, false
-			}
-			d := pol.Retain(group, t)[at]
-			if d.Keep {
+			d, ok := decisionAt(pol, members, src, t)
+			if !ok || d.Keep {
 				return time.Time{}, false
 			}
 			from := d.ExpiresAt
@@ -468,6 +440,31 @@ func (h *Harness) checkOverdue(tasks map[string][]*engine.Task) ([]string, int) 
 		}
 	}
 	return problems, checked
+}
+
+// decisionAt is the policy's decision on source point src at t, over the
+// source points of its file system (members; copies are skipped) that had
+// completed by t and were not deleted before it, as retention saw them
+// then; false when src had not completed by t.
+func decisionAt(pol *policy.Policy, members []sim.RecoveryPointInfo, src sim.RecoveryPointInfo, t time.Time) (policy.Decision, bool) {
+	var group []policy.Point
+	at := -1
+	for _, q := range members {
+		if q.CopyOf != "" || q.CompletedAt.IsZero() || q.CompletedAt.After(t) {
+			continue
+		}
+		if q.Arn != src.Arn && !q.DeletedAt.IsZero() && q.DeletedAt.Before(t) {
+			continue
+		}
+		if q.Arn == src.Arn {
+			at = len(group)
+		}
+		group = append(group, policy.Point{ID: q.Arn, CreatedAt: q.CreatedAt, Schedules: policy.SplitSchedules(q.Tags[engine.TagSchedules])})
+	}
+	if at < 0 {
+		return policy.Decision{}, false
+	}
+	return pol.Retain(group, t)[at], true
 }
 
 // later returns the later of two instants.
