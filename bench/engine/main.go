@@ -40,6 +40,7 @@ func main() {
 	workers := flag.Int("workers", 1, "events, region runs, retention groups and reconciled tasks handled at once, as concurrent Lambda invocations would; on 2 cores 2 is slower than 1 (the simulated AWS and the memory store take one lock per call, and the collector wants the second core)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile (after the run) to this file")
 	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile (after the run) to this file")
+	flag.IntVar(&profileDay, "profileday", 0, "with -cpuprofile: profile only this simulated day (1-based), to compare a retention day with one without")
 	flag.Parse()
 	// The process holds the whole simulated AWS and the in-memory store
 	// (every job, recovery point and task ever made: ~100 MB per simulated
@@ -55,9 +56,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench-engine:", err)
 			os.Exit(1)
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-engine:", err)
-			os.Exit(1)
+		profileOut = f
+		if profileDay == 0 {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(os.Stderr, "bench-engine:", err)
+				os.Exit(1)
+			}
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -93,6 +97,28 @@ func writeProfile(path, name string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// profileDay and profileOut: -profileday N starts the CPU profile when day
+// N begins and stops it when it ends.
+var (
+	profileDay int
+	profileOut *os.File
+)
+
+// profileAt starts or stops the per-day CPU profile after `done` days.
+func profileAt(done int) {
+	if profileOut == nil || profileDay == 0 {
+		return
+	}
+	switch done {
+	case profileDay - 1:
+		if err := pprof.StartCPUProfile(profileOut); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-engine:", err)
+		}
+	case profileDay:
+		pprof.StopCPUProfile()
+	}
 }
 
 func benchPolicy() (*policy.Policy, error) {
@@ -198,6 +224,7 @@ func run(accounts, fsPer, days, workers int) error {
 				dayCPU = append(dayCPU, cpu-lastCPU)
 				heaps = append(heaps, heapMiB())
 				fmt.Printf("  day %d: %.2fs wall, %.2fs CPU, heap %.0f MiB\n", len(dayTimes), now.Sub(last).Seconds(), (cpu - lastCPU).Seconds(), heaps[len(heaps)-1])
+				profileAt(len(dayTimes))
 				last, lastCPU = time.Now(), cpuTime()
 			}
 		},
@@ -206,6 +233,7 @@ func run(accounts, fsPer, days, workers int) error {
 		return err
 	}
 	fmt.Printf("setup: %.1fs\n", time.Since(setup).Seconds())
+	profileAt(0)
 	start := time.Now()
 	last = start
 	if err := h.Run(context.Background()); err != nil {
