@@ -35,11 +35,24 @@ type Decision struct {
 // Retain decides, for each point, whether the policy's schedules still hold
 // it at `now`. The result is in the order of points.
 func (p *Policy) Retain(points []Point, now time.Time) []Decision {
+	return retain(points, p.rules(), now, true)
+}
+
+// Expiries is Retain without the explanations: each Decision has its ID,
+// Keep and ExpiresAt, and no HeldBy or Reason. Retention's passes decide
+// on tens of thousands of points a day and read nothing else; writing a
+// sentence for each was most of the cost of deciding.
+func (p *Policy) Expiries(points []Point, now time.Time) []Decision {
+	return retain(points, p.rules(), now, false)
+}
+
+// rules is the retention of each schedule by name.
+func (p *Policy) rules() map[string]Retention {
 	rules := make(map[string]Retention, len(p.Schedules))
 	for _, s := range p.Schedules {
 		rules[s.Name] = s.Retention
 	}
-	return Retain(points, rules, now)
+	return rules
 }
 
 // Retain is the retention rule as a pure function of the points, the
@@ -54,11 +67,16 @@ func (p *Policy) Retain(points []Point, now time.Time) []Decision {
 //     since), or no schedule at all, is kept: retention never deletes on
 //     doubt.
 func Retain(points []Point, rules map[string]Retention, now time.Time) []Decision {
+	return retain(points, rules, now, true)
+}
+
+// retain is Retain; explain says whether to fill HeldBy and Reason.
+func retain(points []Point, rules map[string]Retention, now time.Time, explain bool) []Decision {
 	// For each count schedule: the order of its points, newest first.
 	ranks := countRanks(points, rules)
 	out := make([]Decision, len(points))
 	for i, pt := range points {
-		out[i] = decide(i, pt, rules, ranks, now)
+		out[i] = decide(i, pt, rules, ranks, now, explain)
 	}
 	return out
 }
@@ -102,15 +120,24 @@ func countRanks(points []Point, rules map[string]Retention) map[string]map[int]r
 	return ranks
 }
 
-func decide(i int, pt Point, rules map[string]Retention, ranks map[string]map[int]rank, now time.Time) Decision {
+func decide(i int, pt Point, rules map[string]Retention, ranks map[string]map[int]rank, now time.Time, explain bool) Decision {
 	d := Decision{ID: pt.ID}
 	names := distinct(pt.Schedules)
 	if len(names) == 0 {
 		d.Keep = true
-		d.Reason = "Kept: the restore point names no schedule, so no rule can release it."
+		if explain {
+			d.Reason = "Kept: the restore point names no schedule, so no rule can release it."
+		}
 		return d
 	}
 	var unknown, unreadable, held, released []string
+	holders := 0
+	hold := func(name string) {
+		holders++
+		if explain {
+			held = append(held, name)
+		}
+	}
 	knownUntil := time.Time{} // latest days-based expiry among holders
 	openEnded := false        // a count schedule or unknown schedule holds it
 	releasedAt := time.Time{} // latest release among schedules that let go
@@ -119,42 +146,51 @@ func decide(i int, pt Point, rules map[string]Retention, ranks map[string]map[in
 		switch {
 		case !ok:
 			unknown = append(unknown, name)
-			held = append(held, name)
+			hold(name)
 			openEnded = true
 		case r.Days > 0:
 			until := pt.CreatedAt.Add(time.Duration(r.Days) * 24 * time.Hour)
 			if now.Before(until) {
-				held = append(held, name)
+				hold(name)
 				knownUntil = later(knownUntil, until)
 				continue
 			}
-			released = append(released, fmt.Sprintf("%s kept it %d days (until %s)", name, r.Days, stamp(until)))
+			if explain {
+				released = append(released, fmt.Sprintf("%s kept it %d days (until %s)", name, r.Days, stamp(until)))
+			}
 			releasedAt = later(releasedAt, until)
 		case r.Count > 0:
 			rk := ranks[name][i]
 			if rk.pos < r.Count {
-				held = append(held, name)
+				hold(name)
 				openEnded = true
 				continue
 			}
-			released = append(released, fmt.Sprintf("%s keeps the newest %d and %d newer exist (since %s)", name, r.Count, rk.pos, stamp(rk.pushedAt)))
+			if explain {
+				released = append(released, fmt.Sprintf("%s keeps the newest %d and %d newer exist (since %s)", name, r.Count, rk.pos, stamp(rk.pushedAt)))
+			}
 			releasedAt = later(releasedAt, rk.pushedAt)
 		default:
 			// A rule without days or count cannot be read; hold the point.
 			unreadable = append(unreadable, name)
-			held = append(held, name)
+			hold(name)
 			openEnded = true
 		}
 	}
 	d.HeldBy = held
-	if len(held) == 0 {
+	if holders == 0 {
 		d.ExpiresAt = releasedAt
-		d.Reason = "Expired: " + strings.Join(released, "; ") + "."
+		if explain {
+			d.Reason = "Expired: " + strings.Join(released, "; ") + "."
+		}
 		return d
 	}
 	d.Keep = true
 	if !openEnded {
 		d.ExpiresAt = knownUntil
+	}
+	if !explain {
+		return d
 	}
 	switch {
 	case len(unknown) > 0:
@@ -179,7 +215,19 @@ func later(a, b time.Time) time.Time {
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // distinct returns the names without repeats, in first-seen order.
+// It returns names itself when nothing repeats (most points carry one
+// schedule): callers only read it.
 func distinct(names []string) []string {
+	repeats := false
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			repeats = true
+			break
+		}
+	}
+	if !repeats {
+		return names
+	}
 	out := make([]string, 0, len(names))
 	for _, n := range names {
 		if !slices.Contains(out, n) {

@@ -90,7 +90,23 @@ func TestRetain(t *testing.T) {
 					t.Errorf("decision %d = %+v\nwant keep=%v expires=%s heldBy=%v reason containing %q", i, g, w.keep, w.expires, w.heldBy, w.reason)
 				}
 			}
+			checkExpiries(t, got, retain(c.points, rules, c.now, false))
 		})
+	}
+}
+
+// checkExpiries compares the unexplained decisions with Retain's: the same
+// points, Keep and ExpiresAt, and neither HeldBy nor Reason.
+func checkExpiries(t *testing.T, explained, quiet []Decision) {
+	t.Helper()
+	if len(quiet) != len(explained) {
+		t.Fatalf("%d unexplained decisions, %d explained", len(quiet), len(explained))
+	}
+	for i, q := range quiet {
+		e := explained[i]
+		if q.ID != e.ID || q.Keep != e.Keep || !q.ExpiresAt.Equal(e.ExpiresAt) || q.HeldBy != nil || q.Reason != "" {
+			t.Errorf("unexplained decision %d = %+v, explained %+v", i, q, e)
+		}
 	}
 }
 
@@ -111,7 +127,9 @@ func TestRetainOrderIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 5 {
 		rng.Shuffle(len(points), func(i, j int) { points[i], points[j] = points[j], points[i] })
-		for i, d := range p.Retain(points, now) {
+		got := p.Retain(points, now)
+		checkExpiries(t, got, p.Expiries(points, now))
+		for i, d := range got {
 			if d.ID != points[i].ID {
 				t.Fatalf("decision %d is for %s, point is %s", i, d.ID, points[i].ID)
 			}
@@ -172,9 +190,16 @@ func BenchmarkRetain(b *testing.B) {
 		points[i] = Point{ID: fmt.Sprint(i), CreatedAt: r.At, Schedules: r.Schedules}
 	}
 	now := utc("2025-01-01T00:00:00Z")
-	for b.Loop() {
-		p.Retain(points, now)
-	}
+	b.Run("explained", func(b *testing.B) {
+		for b.Loop() {
+			p.Retain(points, now)
+		}
+	})
+	b.Run("unexplained", func(b *testing.B) {
+		for b.Loop() {
+			p.Expiries(points, now)
+		}
+	})
 }
 
 // EarliestExpiry against Retain: for points made at their runs, Retain

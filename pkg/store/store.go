@@ -35,20 +35,31 @@ func CheckSession(s *engine.Session) error {
 // policy id: the DynamoDB store keeps a unit in its policy's partition and
 // finds that partition from the front of the unit id.
 func CheckUnit(u *engine.Unit) error {
-	return checkSessionOf("unit", u.ID(), u.PolicyID, u.SessionID)
+	if sessionOf(u.PolicyID, u.SessionID) {
+		return nil
+	}
+	return sessionError("unit", u.ID(), u.PolicyID, u.SessionID)
 }
 
 // CheckTask refuses a task whose session id does not start with its policy
 // id, for the reason CheckUnit gives; ListTasks by policy relies on it too.
 func CheckTask(t *engine.Task) error {
-	return checkSessionOf("task", t.ID(), t.PolicyID, t.SessionID)
+	if sessionOf(t.PolicyID, t.SessionID) {
+		return nil
+	}
+	return sessionError("task", t.ID(), t.PolicyID, t.SessionID)
 }
 
-func checkSessionOf(kind, id, policyID, sessionID string) error {
-	if policyID == "" || strings.Contains(policyID, "#") || !strings.HasPrefix(sessionID, policyID+"#") {
-		return engine.Errorf(engine.EINVALID, "%s %q: session id %q must start with its policy id %q and '#'", kind, id, sessionID, policyID)
-	}
-	return nil
+// sessionOf reports whether sessionID starts with policyID and '#'. It
+// builds nothing: every task write checks it, and the id for the error
+// is made only when it fails.
+func sessionOf(policyID, sessionID string) bool {
+	return policyID != "" && !strings.Contains(policyID, "#") &&
+		len(sessionID) > len(policyID) && sessionID[len(policyID)] == '#' && strings.HasPrefix(sessionID, policyID)
+}
+
+func sessionError(kind, id, policyID, sessionID string) error {
+	return engine.Errorf(engine.EINVALID, "%s %q: session id %q must start with its policy id %q and '#'", kind, id, sessionID, policyID)
 }
 
 // TaskListing is what a valid TaskQuery asks ListTasks for.
