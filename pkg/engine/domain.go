@@ -353,6 +353,11 @@ func AppendTaskID(b []byte, sessionID string, l Loc, fileSystem string) []byte {
 // ID returns the task's id.
 func (t *Task) ID() string { return TaskID(t.SessionID, t.Loc, t.FileSystem) }
 
+// sameID reports whether u has t's id, without building either.
+func (t *Task) sameID(u *Task) bool {
+	return t.SessionID == u.SessionID && t.Loc == u.Loc && t.FileSystem == u.FileSystem
+}
+
 // InRetention reports whether the task is on retention's work list: it is
 // terminal, holds a live point and has a RetainAt.
 func (t *Task) InRetention() bool {

@@ -182,7 +182,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 			if err != nil {
 				return nil, fmt.Errorf("list the restore points of %s in %s: %w", t.FileSystem, t.Loc, err)
 			}
-			if !slices.ContainsFunc(group, func(g *Task) bool { return g.ID() == t.ID() }) {
+			if !slices.ContainsFunc(group, t.sameID) {
 				group = append(group, t) // the file system's listing lags a write
 			}
 			return group, nil
@@ -298,7 +298,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 	for i, t := range group {
 		points[i] = policy.Point{ID: t.ID(), CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
 	}
-	decisions := p.Retain(points, now)
+	decisions := p.Expiries(points, now)
 	protected := newestPoints(group)
 	for i, d := range decisions {
 		t := group[i]
@@ -442,14 +442,25 @@ func backoff(since, now time.Time) time.Time {
 }
 
 // newestPoints returns, per Region, the ARN of the newest live point of a
-// file system (its source Region and each copy Region): never deleted.
-func newestPoints(group []*Task) map[string]bool {
-	newest := map[string]string{} // region -> arn
-	newestAt := map[string]time.Time{}
+// file system (its source Region and each copy Region): never deleted. A
+// file system has points in a few Regions, so a slice searched in order
+// beats two maps built for every group of every pass.
+func newestPoints(group []*Task) []string {
+	type newest struct {
+		region, arn string
+		at          time.Time
+	}
+	var best []newest
 	consider := func(region, arn string, at time.Time) {
-		if cur, ok := newestAt[region]; !ok || at.After(cur) {
-			newest[region], newestAt[region] = arn, at
+		for i := range best {
+			if best[i].region == region {
+				if at.After(best[i].at) {
+					best[i].arn, best[i].at = arn, at
+				}
+				return
+			}
 		}
+		best = append(best, newest{region, arn, at})
 	}
 	for _, t := range group {
 		if t.Backup.State == JobCompleted && t.RecoveryPointArn != "" && !t.Deletion.Done() {
@@ -461,9 +472,9 @@ func newestPoints(group []*Task) map[string]bool {
 			}
 		}
 	}
-	out := make(map[string]bool, len(newest))
-	for _, arn := range newest {
-		out[arn] = true
+	out := make([]string, len(best))
+	for i, b := range best {
+		out[i] = b.arn
 	}
 	return out
 }
@@ -477,7 +488,7 @@ type expiry struct {
 
 // expireTask deletes the expired points of one task and records the
 // outcome on the task (the caller writes it).
-func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected map[string]bool, now time.Time, budget *deleteBudget, res *RetentionResult) expiry {
+func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected []string, now time.Time, budget *deleteBudget, res *RetentionResult) expiry {
 	var out expiry
 	log := e.logFor(policyID, t.SessionID, t.Loc, t.FileSystem)
 	for _, c := range t.Copies {
@@ -500,7 +511,7 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 		}
 	}
 	for _, pt := range points {
-		if protected[pt.arn] {
+		if slices.Contains(protected, pt.arn) {
 			res.Protected++
 			out.protected = true
 			continue
