@@ -194,3 +194,69 @@ func TestRetentionRulesRevertedAfterSweep(t *testing.T) {
 		t.Errorf("source points of fs 1: %d, want 1", live["fs-00000000000000001"])
 	}
 }
+
+// A policy whose sessions always overlap (a run starts before the last one
+// ends) must still finish its sweep: only a session from before the rules
+// changed holds the digest back, not one that started after the change.
+func TestRetentionSweepRecordsWhileLaterSessionsRun(t *testing.T) {
+	ctx := context.Background()
+	h, _ := runHarness(t, simrun.Options{Seed: 5, Days: 2, Faults: "none", Build: world(twoVaults), Policies: []*policy.Policy{retentionPolicy(t, `{"days":3}`)}, Drain: time.Hour})
+	digest := func() string {
+		t.Helper()
+		rec, err := h.Store.GetPolicy(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RetentionRules
+	}
+	// running creates a Running session of p1 made at `at`, as a run that
+	// is still going would have.
+	running := func(at time.Time) *engine.Session {
+		t.Helper()
+		s := &engine.Session{ID: engine.SessionID("p1", at), PolicyID: "p1", ScheduledAt: at, Schedules: []string{"daily"},
+			Status: engine.StatusRunning, Counters: engine.SessionCounters{OpenTasks: 1}, CreatedAt: at, UpdatedAt: at}
+		if err := h.Store.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	retention := func() {
+		t.Helper()
+		if _, err := h.Engine.Retention(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit := func(days string) string {
+		t.Helper()
+		p := retentionPolicy(t, `{"days":`+days+`}`)
+		if _, _, err := h.Engine.SavePolicy(ctx, p, engine.AnyVersion); err != nil {
+			t.Fatal(err)
+		}
+		return p.RulesDigest()
+	}
+
+	now := h.World.Now()
+	thirty := edit("30")
+	running(now.Add(time.Minute)) // started after the change, still running
+	retention()
+	if got := digest(); got != thirty {
+		t.Fatalf("a session started after the change held the sweep back: rules %q, want %q", got, thirty)
+	}
+
+	// Rules change again while an older session still runs: this time the
+	// sweep must wait for it, and record once it has ended.
+	three := edit("3")
+	older := running(now.Add(-time.Hour))
+	retention()
+	if got := digest(); got != thirty {
+		t.Fatalf("the sweep recorded %q while a session from before the change ran; want the old %q kept", got, thirty)
+	}
+	older.Status, older.EndedAt = engine.StatusSuccess, now
+	if err := h.Store.PutSession(ctx, older); err != nil {
+		t.Fatal(err)
+	}
+	retention()
+	if got := digest(); got != three {
+		t.Fatalf("after the older session ended: rules %q, want %q", got, three)
+	}
+}
