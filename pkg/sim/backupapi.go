@@ -236,7 +236,7 @@ func (w *World) createBackup(j *job) {
 	j.state = engine.JobCreated
 	w.addJob(j)
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(j.loc, j.rng.uuid(false)),
+		arn:         newPointArn(j.loc, &j.rng),
 		loc:         j.loc,
 		vault:       j.vault,
 		resourceArn: j.resourceArn,
@@ -538,7 +538,7 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	w := a.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	step := "delete recovery point " + arn + " in " + l.String()
+	step := func() string { return "delete recovery point " + arn + " in " + l.String() } // see StartBackup
 	if _, err := w.call(ctx, "DeleteRecoveryPoint", l); err != nil {
 		return err
 	}
@@ -551,18 +551,18 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	}
 	v := p.vault
 	if v.denies("backup:DeleteRecoveryPoint", w.principal(l.Account)) {
-		return apiError(ErrAccessDenied, step,
+		return apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:DeleteRecoveryPoint on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), v.arn)
 	}
 	if p.status == engine.RPCreating || p.activeJobs > 0 {
-		return apiError(ErrInvalidResourceState, step, "Backup is already performing an action on this recovery point")
+		return apiError(ErrInvalidResourceState, step(), "Backup is already performing an action on this recovery point")
 	}
 	if v.locked {
-		return apiError(ErrInvalidRequest, step, "Recovery point %s is in a locked backup vault and cannot be deleted", arn)
+		return apiError(ErrInvalidRequest, step(), "Recovery point %s is in a locked backup vault and cannot be deleted", arn)
 	}
 	if v.min != nil && w.now.Before(p.createdAt.Add(day(*v.min))) {
-		return apiError(ErrInvalidRequest, step,
+		return apiError(ErrInvalidRequest, step(),
 			"Recovery point %s cannot be deleted before the vault lock's minimum retention of %d days", arn, *v.min)
 	}
 	if w.cannotDelete(p) {

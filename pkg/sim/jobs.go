@@ -496,7 +496,7 @@ func (j *job) copyRetentionDays() int64 {
 func (w *World) completeCopy(j *job) {
 	dst := j.vault
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(dst.loc, j.rng.uuid(false)),
+		arn:         newPointArn(dst.loc, &j.rng),
 		fs:          j.fs,
 		loc:         dst.loc,
 		vault:       dst,

@@ -32,8 +32,17 @@ type recoveryPoint struct {
 	gone       bool // no longer listed: deleted, or its backup never completed
 }
 
-func recoveryPointArn(l engine.Loc, id string) string {
-	return "arn:aws:backup:" + l.Region + ":" + l.Account + ":recovery-point:" + id
+// newPointArn names a new recovery point in l with a UUID drawn from s.
+// It writes the UUID straight into the ARN: one allocation per point, not
+// one for the UUID string and one for the ARN.
+func newPointArn(l engine.Loc, s *stream) string {
+	var buf [160]byte // fits any real Region and account; longer ones grow
+	b := append(buf[:0], "arn:aws:backup:"...)
+	b = append(b, l.Region...)
+	b = append(b, ':')
+	b = append(b, l.Account...)
+	b = append(b, ":recovery-point:"...)
+	return string(s.appendUUID(b, false))
 }
 
 // storageClass is computed from the clock: MoveToColdStorageAfterDays is a
