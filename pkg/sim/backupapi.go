@@ -219,11 +219,11 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		coldAfter:   cold,
 		deleteAfter: del,
 		tags:        w.internTags(req.RecoveryPointTags, tk),
-		createdAt:   w.now,
-		startBy:     w.now.Add(startWindow),
+		createdAt:   stampOf(w.now),
+		startBy:     stampOf(w.now.Add(startWindow)),
 	}
 	if req.CompleteWindowMinutes > 0 {
-		j.completeBy = w.now.Add(time.Duration(req.CompleteWindowMinutes) * time.Minute)
+		j.completeBy = stampOf(w.now.Add(time.Duration(req.CompleteWindowMinutes) * time.Minute))
 	}
 	w.createBackup(j)
 	return started(j), nil
@@ -237,11 +237,7 @@ func (w *World) createBackup(j *job) {
 	w.addJob(j)
 	p := &recoveryPoint{
 		arn:         newPointArn(j.loc, &j.rng),
-		loc:         j.loc,
 		vault:       j.vault,
-		resourceArn: j.resourceArn,
-		fsID:        j.fsID,
-		fs:          j.fs,
 		createdAt:   j.createdAt,
 		status:      engine.RPCreating,
 		tags:        j.tags,
@@ -270,7 +266,7 @@ func (w *World) requestKey(kind engine.JobKind, r *region, token string, n uint6
 }
 
 func started(j *job) engine.StartedJob {
-	sj := engine.StartedJob{JobID: j.id, CreatedAt: j.createdAt}
+	sj := engine.StartedJob{JobID: j.id, CreatedAt: j.createdAt.time()}
 	if j.kind == engine.KindBackup {
 		sj.RecoveryPointArn = j.point.arn
 	}
@@ -391,9 +387,9 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		token:       req.Token,
 		tokenN:      tu.n(),
 		params:      params,
-		resourceArn: p.resourceArn,
-		fsID:        p.fsID,
-		fs:          p.fs,
+		resourceArn: p.resourceArn(),
+		fsID:        p.fsID(),
+		fs:          p.job.fs,
 		dstRegion:   dst.Region,
 		vaultArn:    req.DestinationBackupVaultArn,
 		srcVault:    src,
@@ -401,12 +397,12 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		iamRole:     req.IamRoleArn,
 		coldAfter:   cold,
 		deleteAfter: del,
-		createdAt:   w.now,
+		createdAt:   stampOf(w.now),
 		state:       engine.JobCreated,
 	}
 	w.addJob(j)
 	p.activeJobs++
-	j.res = w.resourceFor(p.resourceArn)
+	j.res = w.resourceFor(p.resourceArn())
 	w.emit(j)
 	w.acquire(j)
 	return started(j), nil
@@ -446,8 +442,8 @@ func (j *job) update() engine.JobUpdate {
 		State:       j.state,
 		Message:     j.message,
 		ResourceArn: j.resourceArn,
-		CreatedAt:   j.createdAt,
-		CompletedAt: j.completedAt,
+		CreatedAt:   j.createdAt.time(),
+		CompletedAt: j.completedAt.time(),
 	}
 	switch j.kind {
 	case engine.KindBackup:
@@ -487,10 +483,10 @@ func (a *BackupAPI) DescribeRecoveryPoint(ctx context.Context, l engine.Loc, vau
 	return engine.RecoveryPoint{
 		Arn:          p.arn,
 		VaultName:    p.vault.name,
-		ResourceArn:  p.resourceArn,
+		ResourceArn:  p.resourceArn(),
 		Status:       p.status,
 		StorageClass: p.storageClass(w.now),
-		CreatedAt:    p.createdAt,
+		CreatedAt:    p.createdAt.time(),
 		Tags:         p.tags.m(),
 	}, nil
 }
@@ -518,7 +514,7 @@ func (a *BackupAPI) RecoveryPointTags(ctx context.Context, l engine.Loc, arn str
 		return nil, err
 	}
 	p := w.rps[arn]
-	if p == nil || p.gone || p.loc != l {
+	if p == nil || p.gone || p.vault.loc != l {
 		return nil, apiError(ErrResourceNotFound, "list tags of "+arn+" in "+l.String(), "Recovery point %s not found", arn)
 	}
 	return p.tags.m(), nil
@@ -561,7 +557,7 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	if v.locked {
 		return apiError(ErrInvalidRequest, step(), "Recovery point %s is in a locked backup vault and cannot be deleted", arn)
 	}
-	if v.min != nil && w.now.Before(p.createdAt.Add(day(*v.min))) {
+	if v.min != nil && w.now.Before(p.createdAt.time().Add(day(*v.min))) {
 		return apiError(ErrInvalidRequest, step(),
 			"Recovery point %s cannot be deleted before the vault lock's minimum retention of %d days", arn, *v.min)
 	}
@@ -570,9 +566,9 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 		return nil
 	}
 	p.status = engine.RPDeleting
-	p.deletedAt = w.now
+	p.deletedAt = stampOf(w.now)
 	p.deletedBy = DeletedByEfskeeper
 	s := w.stream(newKey("deleting").str(arn))
-	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, ref: uint32(p.seq)})
+	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, ref: p.seq})
 	return nil
 }

@@ -45,13 +45,13 @@ func (w *World) RecoveryPoints() []RecoveryPointInfo {
 	for i, p := range w.rpList {
 		out[i] = RecoveryPointInfo{
 			Arn:          p.arn,
-			Account:      p.loc.Account,
-			Region:       p.loc.Region,
+			Account:      p.vault.loc.Account,
+			Region:       p.vault.loc.Region,
 			Vault:        p.vault.name,
-			FileSystem:   p.fsID,
-			ResourceArn:  p.resourceArn,
-			CreatedAt:    p.createdAt,
-			CompletedAt:  p.completedAt,
+			FileSystem:   p.fsID(),
+			ResourceArn:  p.resourceArn(),
+			CreatedAt:    p.createdAt.time(),
+			CompletedAt:  p.completedAt.time(),
 			Tags:         p.tags.m(),
 			Status:       p.status,
 			StorageClass: p.storageClass(w.now),
@@ -59,7 +59,7 @@ func (w *World) RecoveryPoints() []RecoveryPointInfo {
 			DeleteAt:     p.expiresAt(),
 			CopyOf:       p.copyOf,
 			JobID:        p.job.id,
-			DeletedAt:    p.deletedAt,
+			DeletedAt:    p.deletedAt.time(),
 			DeletedBy:    p.deletedBy,
 			Gone:         p.gone,
 		}
@@ -115,10 +115,10 @@ func (w *World) Jobs() []JobInfo {
 			State:       j.state,
 			Message:     j.message,
 			Bytes:       j.bytes,
-			CreatedAt:   j.createdAt,
-			StartBy:     j.startBy,
-			StartedAt:   j.startedAt,
-			CompletedAt: j.completedAt,
+			CreatedAt:   j.createdAt.time(),
+			StartBy:     j.startBy.time(),
+			StartedAt:   j.startedAt.time(),
+			CompletedAt: j.completedAt.time(),
 		}
 		if j.srcVault != nil {
 			ji.SourceVaultArn = j.srcVault.arn

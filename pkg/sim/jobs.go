@@ -34,7 +34,7 @@ type job struct {
 	tags        tagSet
 	auto        *autoPlan // non-nil: created by the EFS automatic backup plan
 
-	createdAt, startBy, completeBy, startedAt, completedAt, expectedEnd time.Time
+	createdAt, startBy, completeBy, startedAt, completedAt, expectedEnd stamp
 
 	state   engine.JobState
 	message string // statusMessage without AWS's surrounding quotes
@@ -131,7 +131,7 @@ func (w *World) useToken(kind engine.JobKind, l engine.Loc, token string) tokenU
 // live returns the job the token still maps to (within its lifetime), or
 // nil.
 func (u tokenUse) live(now time.Time) *job {
-	if u.prev == nil || !now.Before(u.prev.createdAt.Add(tokenLifetime)) {
+	if u.prev == nil || !now.Before(u.prev.createdAt.time().Add(tokenLifetime)) {
 		return nil
 	}
 	return u.prev
@@ -183,7 +183,7 @@ func (w *World) acquire(j *job) {
 		// (at least 60 minutes; a free file system starts within one).
 		// AWS expires it a little after the window ends (sample: 2
 		// minutes).
-		w.schedule(j.startBy.Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, ref: uint32(j.seq)})
+		w.schedule(j.startBy.time().Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, ref: uint32(j.seq)})
 	}
 }
 
@@ -320,14 +320,14 @@ func (w *World) backupStep(j *job) {
 			return
 		}
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		j.bytes = fs.size
 		if fs.backedUp {
 			j.bytes = int64(float64(fs.size) * fs.changeRate)
 		}
 		d := backupOverhead + time.Duration(float64(j.bytes)/backupRate*float64(time.Second))
 		d = time.Duration(float64(d) * (0.7 + 0.8*j.rng.float())).Round(time.Millisecond)
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		j.outcome = engine.JobCompleted
 		switch {
 		case j.rng.chance(w.faults.BackupFail):
@@ -337,9 +337,9 @@ func (w *World) backupStep(j *job) {
 			j.outcome, j.failMsg = engine.JobAborted, msgStoppedByUser
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		if !j.completeBy.IsZero() && w.now.Add(d).After(j.completeBy) {
+		if j.completeBy != 0 && w.now.Add(d).After(j.completeBy.time()) {
 			j.outcome, j.failMsg = engine.JobAborted, msgCompletionWindow
-			d = j.completeBy.Sub(w.now)
+			d = j.completeBy.time().Sub(w.now)
 		}
 		w.emit(j)
 		w.stepIn(j, d)
@@ -390,7 +390,7 @@ var copyFailures = []string{
 func (w *World) finish(j *job, s engine.JobState, msg string) {
 	w.setState(j, s)
 	j.message = msg
-	j.completedAt = w.now
+	j.completedAt = stampOf(w.now)
 	switch j.kind {
 	case engine.KindBackup:
 		if s == engine.JobCompleted {
@@ -429,7 +429,7 @@ func (w *World) copyStep(j *job) {
 	switch j.state {
 	case engine.JobCreated:
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		j.bytes = j.srcPoint.size
 		region := j.vaultRegion()
 		if fs := w.jobFS(j); fs != nil && !slices.Contains(fs.copiedTo, region) {
@@ -445,7 +445,7 @@ func (w *World) copyStep(j *job) {
 			j.outcome, j.failMsg = engine.JobFailed, copyFailures[j.rng.intn(len(copyFailures))]
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
@@ -497,11 +497,7 @@ func (w *World) completeCopy(j *job) {
 	dst := j.vault
 	p := &recoveryPoint{
 		arn:         newPointArn(dst.loc, &j.rng),
-		fs:          j.fs,
-		loc:         dst.loc,
 		vault:       dst,
-		resourceArn: j.resourceArn,
-		fsID:        j.fsID,
 		createdAt:   j.srcPoint.createdAt,
 		size:        j.srcPoint.size,
 		tags:        j.srcPoint.tags,

@@ -66,7 +66,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 		return j.id, nil
 	}
 	p := w.rps[req.RecoveryPointArn]
-	if p == nil || p.gone || p.loc != l {
+	if p == nil || p.gone || p.vault.loc != l {
 		return "", apiError(ErrResourceNotFound, step, "Recovery point %s not found", req.RecoveryPointArn)
 	}
 	if p.vault.denies("backup:StartRestoreJob", w.principal(l.Account)) {
@@ -93,14 +93,14 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 		token:       req.Token,
 		tokenN:      tu.n(),
 		params:      params,
-		resourceArn: p.resourceArn,
-		fsID:        p.fsID,
+		resourceArn: p.resourceArn(),
+		fsID:        p.fsID(),
 		srcVault:    p.vault,
 		srcPoint:    p,
-		fs:          p.fs,
+		fs:          p.job.fs,
 		iamRole:     req.IamRoleArn,
 		bytes:       p.size,
-		createdAt:   w.now,
+		createdAt:   stampOf(w.now),
 		state:       engine.JobCreated,
 		restore:     spec,
 	}
@@ -157,7 +157,7 @@ func (w *World) restoreStep(j *job) {
 		w.stepIn(j, j.rng.between(time.Minute, 3*time.Minute))
 	case engine.JobPending:
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		d := 5*time.Minute + time.Duration(float64(j.bytes)/(200<<20)*float64(time.Second))
 		if len(j.restore.items) > 0 {
 			d = 3*time.Minute + time.Duration(len(j.restore.items))*10*time.Second
@@ -168,7 +168,7 @@ func (w *World) restoreStep(j *job) {
 			j.outcome, j.failMsg = engine.JobFailed, restoreFailures[j.rng.intn(len(restoreFailures))]
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
@@ -228,7 +228,7 @@ func (a *BackupAPI) DescribeRestoreJob(ctx context.Context, l engine.Loc, jobID 
 		CreatedResourceArn: j.restore.createdArn,
 		NewFileSystem:      j.restore.newFS,
 		Items:              append([]string(nil), j.restore.items...),
-		CreatedAt:          j.createdAt,
-		CompletedAt:        j.completedAt,
+		CreatedAt:          j.createdAt.time(),
+		CompletedAt:        j.completedAt.time(),
 	}, nil
 }
