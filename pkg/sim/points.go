@@ -91,11 +91,19 @@ func (w *World) completePoint(p *recoveryPoint) {
 
 // dropPoint removes a point whose backup never completed.
 func (w *World) dropPoint(p *recoveryPoint) {
-	if p.gone {
-		return
+	if !p.gone {
+		w.unlist(p)
 	}
+}
+
+// unlist makes p gone. It also leaves World.rps, which then holds only the
+// points AWS lists, not every point ever made: every lookup there treats
+// a gone point as missing anyway, and a smaller map is cheaper to grow and
+// to search (rpList keeps them all, for RecoveryPoints and timers).
+func (w *World) unlist(p *recoveryPoint) {
 	p.gone = true
 	p.vault.points--
+	delete(w.rps, p.arn)
 }
 
 // scheduleLifecycle plans the lifecycle deletion of p for the first whole
@@ -143,15 +151,13 @@ func (w *World) lifecycleDelete(p *recoveryPoint) {
 	}
 	p.deletedAt = stampOf(w.now)
 	p.deletedBy = DeletedByLifecycle
-	p.gone = true
-	p.vault.points--
+	w.unlist(p)
 }
 
 // pointGone ends a DELETING point's life.
 func (w *World) pointGone(p *recoveryPoint) {
 	if !p.gone {
-		p.gone = true
-		p.vault.points--
+		w.unlist(p)
 	}
 }
 

@@ -56,8 +56,8 @@ type World struct {
 	jobs      []*job               // every job, in creation order
 	fsList    []*fileSystem        // every file system, in creation order
 	jobByID   map[string]*job
-	tokens    map[key]uint32 // newest job (index in jobs) per tokenKey
-	rps       map[string]*recoveryPoint
+	tokens    map[key]uint32            // newest job (index in jobs) per tokenKey
+	rps       map[string]*recoveryPoint // the listed (not gone) points by ARN
 	rpList    []*recoveryPoint
 	tagSets   map[key]tagSet     // interned tag sets by tagsKey
 	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
