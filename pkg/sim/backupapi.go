@@ -247,7 +247,7 @@ func (w *World) createBackup(j *job) {
 	}
 	w.newPoint(p)
 	j.point = p
-	j.res = w.resourceFor(j.resourceArn)
+	j.res = w.jobResource(j)
 	w.emit(j)
 	w.acquire(j)
 }
@@ -402,7 +402,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	}
 	w.addJob(j)
 	p.activeJobs++
-	j.res = w.resourceFor(p.resourceArn())
+	j.res = w.jobResource(j)
 	w.emit(j)
 	w.acquire(j)
 	return started(j), nil

@@ -158,6 +158,21 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 	return nil
 }
 
+// jobResource returns the lock of the job's resource. A file system keeps
+// a pointer to its lock, which spares each backup and copy a lookup keyed
+// by the 80-byte ARN in a map of every file system; a job whose ARN is
+// not the file system's own spelling uses the map.
+func (w *World) jobResource(j *job) *resource {
+	fs := j.fs
+	if fs == nil || fs.arn != j.resourceArn {
+		return w.resourceFor(j.resourceArn)
+	}
+	if fs.res == nil {
+		fs.res = w.resourceFor(fs.arn)
+	}
+	return fs.res
+}
+
 func (w *World) resourceFor(arn string) *resource {
 	r := w.resources[arn]
 	if r == nil {
