@@ -104,7 +104,7 @@ func (w *World) autoJob(fs *fileSystem) {
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(newKey("auto-job").str(fs.arn).num(fs.autoSeq), true),
-		loc:         fs.loc,
+		reg:         r,
 		resourceArn: fs.arn,
 		fsID:        fs.id,
 		fs:          fs,

@@ -205,7 +205,6 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(k, false),
-		loc:         l,
 		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
@@ -236,7 +235,7 @@ func (w *World) createBackup(j *job) {
 	j.state = engine.JobCreated
 	w.addJob(j)
 	p := &recoveryPoint{
-		arn:         newPointArn(j.loc, &j.rng),
+		arn:         newPointArn(j.loc(), &j.rng),
 		vault:       j.vault,
 		createdAt:   j.createdAt,
 		status:      engine.RPCreating,
@@ -285,7 +284,7 @@ type TokenMismatch struct {
 
 func (w *World) checkToken(j *job, params key) {
 	if j.params != params {
-		w.mismatch = append(w.mismatch, TokenMismatch{Kind: j.kind, Loc: j.loc, Token: j.token, JobID: j.id, At: w.now})
+		w.mismatch = append(w.mismatch, TokenMismatch{Kind: j.kind, Loc: j.loc(), Token: j.token, JobID: j.id, At: w.now})
 	}
 }
 
@@ -382,7 +381,6 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	j := &job{
 		kind:        engine.KindCopy,
 		id:          w.jobID(k, false),
-		loc:         l,
 		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
@@ -426,7 +424,7 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 		return engine.JobUpdate{}, err
 	}
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != kind || j.loc != l {
+	if j == nil || j.kind != kind || j.loc() != l {
 		return engine.JobUpdate{}, apiError(ErrResourceNotFound, "describe "+string(kind)+" job "+jobID+" in "+l.String(),
 			"Cannot find %s job with ID %s", kind, jobID)
 	}
@@ -437,7 +435,7 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 func (j *job) update() engine.JobUpdate {
 	u := engine.JobUpdate{
 		Kind:        j.kind,
-		Loc:         j.loc,
+		Loc:         j.loc(),
 		JobID:       j.id,
 		State:       j.state,
 		Message:     j.message,

@@ -12,8 +12,7 @@ type job struct {
 	seq    int
 	kind   engine.JobKind
 	id     string
-	loc    engine.Loc // where it runs (a copy: the source Region)
-	reg    *region    // the state of loc
+	reg    *region // where it runs (a copy: the source Region); see loc
 	token  string
 	tokenN uint64 // how many earlier jobs used this token in this place
 	params key    // the request's parameters, for token comparisons
@@ -54,6 +53,11 @@ type job struct {
 	failMsg string
 	restore *restoreSpec
 }
+
+// loc is where the job runs. It is its region's, not a field of its own:
+// a job is smaller without those 32 bytes, and the world holds hundreds
+// of thousands of jobs.
+func (j *job) loc() engine.Loc { return j.reg.loc }
 
 // tokenKey hashes (kind, place, token) for World.tokens, whose entries are
 // then pointer-free; a lookup compares the job's own fields, so a hash
@@ -105,15 +109,12 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
-	if j.reg == nil { // the API calls set it from call
-		j.reg = w.region(j.loc)
-	}
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
 	w.jobByID[j.id] = j
 	if j.token != "" {
-		w.tokens[tokenKey(j.kind, j.loc, j.token)] = uint32(j.seq)
+		w.tokens[tokenKey(j.kind, j.loc(), j.token)] = uint32(j.seq)
 	}
 }
 
@@ -152,7 +153,7 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 	if !ok {
 		return nil
 	}
-	if j := w.jobs[i]; j.kind == kind && j.loc == l && j.token == token {
+	if j := w.jobs[i]; j.kind == kind && j.loc() == l && j.token == token {
 		return j
 	}
 	return nil
@@ -206,7 +207,7 @@ func (w *World) acquire(j *job) {
 // that waited starts at AWS's next retry, "at least every 10 minutes".
 func (w *World) acquired(j *job, waited bool) {
 	if j.kind == engine.KindCopy {
-		k := slotKey{j.loc.Account, j.vaultRegion()}
+		k := slotKey{j.loc().Account, j.vaultRegion()}
 		s := w.slots[k]
 		if s == nil {
 			s = &copySlots{}
@@ -239,7 +240,7 @@ func (w *World) stepIn(j *job, d time.Duration) {
 func (w *World) release(j *job) {
 	if j.slot {
 		j.slot = false
-		s := w.slots[slotKey{j.loc.Account, j.vaultRegion()}]
+		s := w.slots[slotKey{j.loc().Account, j.vaultRegion()}]
 		s.used--
 		for len(s.waiting) > 0 {
 			next := s.waiting[0]
@@ -475,7 +476,7 @@ func (w *World) copyStep(j *job) {
 func (w *World) copyBlocker(j *job) string {
 	dst := w.vaultByArn(j.vaultArn)
 	j.vault = dst
-	principal := w.principal(j.loc.Account)
+	principal := w.principal(j.loc().Account)
 	switch {
 	case dst == nil:
 		return "Copy job failed because the destination backup vault " + j.vaultArn + " does not exist."
@@ -483,12 +484,12 @@ func (w *World) copyBlocker(j *job) string {
 		return msgInsufficientPrivileges
 	case dst.denies("backup:CopyIntoBackupVault", principal):
 		return msgInsufficientPrivileges
-	case dst.loc.Account != j.loc.Account && !dst.policy.allows("backup:CopyIntoBackupVault", principal):
+	case dst.loc.Account != j.loc().Account && !dst.policy.allows("backup:CopyIntoBackupVault", principal):
 		// Cross-account copies need the destination vault to allow them.
 		return msgInsufficientPrivileges
 	case j.srcPoint.gone:
 		return "Copy job failed because the source recovery point " + j.srcPoint.arn + " was not found."
-	case dst.loc.Region != j.loc.Region && j.srcPoint.storageClass(w.now) == "COLD":
+	case dst.loc.Region != j.loc().Region && j.srcPoint.storageClass(w.now) == "COLD":
 		return "Copy job failed because cross-Region copy of a recovery point in cold storage is not supported."
 	case dst.retentionOutside(j.copyRetentionDays()):
 		return "Copy job failed because the retention period is outside the retention range of the locked backup vault " + dst.arn + "."
@@ -539,7 +540,7 @@ func (w *World) StopBackupJob(l engine.Loc, jobID string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != engine.KindBackup || j.loc != l || j.state.Terminal() {
+	if j == nil || j.kind != engine.KindBackup || j.loc() != l || j.state.Terminal() {
 		return false
 	}
 	w.unwait(j)

@@ -89,7 +89,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	j := &job{
 		kind:        engine.KindRestore,
 		id:          w.jobID(w.requestKey(engine.KindRestore, r, req.Token, tu.n()), true),
-		loc:         l,
+		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
 		params:      params,
@@ -173,7 +173,7 @@ func (w *World) restoreStep(j *job) {
 		w.stepIn(j, d)
 	case engine.JobRunning:
 		if !j.restore.newFS {
-			if fs := w.regions[j.loc].fss[j.restore.targetFS]; fs == nil || fs.deleted {
+			if fs := w.regions[j.loc()].fss[j.restore.targetFS]; fs == nil || fs.deleted {
 				j.outcome, j.failMsg = engine.JobFailed, "Restore job failed because file system "+j.restore.targetFS+" was not found."
 			}
 		}
@@ -189,10 +189,10 @@ func (w *World) finishRestore(j *job) {
 	if j.state == engine.JobCompleted {
 		spec := j.restore
 		if spec.newFS {
-			r := w.region(j.loc)
+			r := w.region(j.loc())
 			s := w.stream(newKey("restore-fs").str(j.id))
 			id := "fs-" + s.hexID(17)
-			fs := &fileSystem{loc: j.loc, id: id, arn: fileSystemArn(j.loc, id), tags: map[string]string{},
+			fs := &fileSystem{loc: j.loc(), id: id, arn: fileSystemArn(j.loc(), id), tags: map[string]string{},
 				size: j.srcPoint.size, changeRate: 0.05, lifeCycle: "available"}
 			if src := w.jobFS(j); src != nil {
 				fs.size = src.size
@@ -200,7 +200,7 @@ func (w *World) finishRestore(j *job) {
 			w.addFS(r, fs)
 			spec.createdArn = fs.arn
 		} else {
-			spec.createdArn = fileSystemArn(j.loc, spec.targetFS)
+			spec.createdArn = fileSystemArn(j.loc(), spec.targetFS)
 		}
 	}
 	w.emit(j)
@@ -215,13 +215,13 @@ func (a *BackupAPI) DescribeRestoreJob(ctx context.Context, l engine.Loc, jobID 
 		return RestoreJob{}, err
 	}
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != engine.KindRestore || j.loc != l {
+	if j == nil || j.kind != engine.KindRestore || j.loc() != l {
 		return RestoreJob{}, apiError(ErrResourceNotFound, "describe restore job "+jobID+" in "+l.String(),
 			"Cannot find restore job with ID %s", jobID)
 	}
 	return RestoreJob{
 		ID:                 j.id,
-		Loc:                j.loc,
+		Loc:                j.loc(),
 		State:              j.state,
 		Message:            j.message,
 		RecoveryPointArn:   j.srcPoint.arn,
