@@ -169,7 +169,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		cold, del = req.Lifecycle.MoveToColdStorageAfterDays, req.Lifecycle.DeleteAfterDays
 	}
 	tk := tagsKey(req.RecoveryPointTags)
-	params := newKey(req.VaultName).str(req.ResourceArn).str(req.IamRoleArn).
+	params := key(fnvOffset).also(req.VaultName).also(req.ResourceArn).also(req.IamRoleArn).
 		num(uint64(req.StartWindowMinutes)).num(uint64(req.CompleteWindowMinutes)).
 		num(uint64(cold)).num(uint64(del)).num(uint64(tk))
 	tu := w.useToken(engine.KindBackup, l, req.Token)
@@ -307,9 +307,9 @@ func checkLifecycle(step func() string, cold, del int64) error {
 
 func tagsKey(m map[string]string) key {
 	var buf [16]string
-	k := newKey("tags")
+	k := key(fnvOffset) // see key.also: a lookup key
 	for _, name := range sortedTagKeys(m, &buf) {
-		k = k.str(name).str(m[name])
+		k = k.also(name).also(m[name])
 	}
 	return k
 }
@@ -341,8 +341,8 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if req.Lifecycle != nil {
 		cold, del = req.Lifecycle.MoveToColdStorageAfterDays, req.Lifecycle.DeleteAfterDays
 	}
-	params := newKey(req.SourceVaultName).str(req.RecoveryPointArn).str(req.DestinationBackupVaultArn).
-		str(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
+	params := key(fnvOffset).also(req.SourceVaultName).also(req.RecoveryPointArn).also(req.DestinationBackupVaultArn).
+		also(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
 	tu := w.useToken(engine.KindCopy, l, req.Token)
 	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)

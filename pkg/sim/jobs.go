@@ -63,7 +63,7 @@ func (j *job) loc() engine.Loc { return j.reg.loc }
 // then pointer-free; a lookup compares the job's own fields, so a hash
 // collision can only make a token look unused.
 func tokenKey(kind engine.JobKind, l engine.Loc, token string) key {
-	return newKey(string(kind)).str(l.Account).str(l.Region).str(token)
+	return key(fnvOffset).also(string(kind)).also(l.Account).also(l.Region).also(token)
 }
 
 // resource is the lock behind "one backup or copy job per resource at a

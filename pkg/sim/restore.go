@@ -59,7 +59,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	if err != nil {
 		return "", err
 	}
-	params := newKey(req.RecoveryPointArn).str(req.IamRoleArn).num(uint64(tagsKey(req.Metadata)))
+	params := key(fnvOffset).also(req.RecoveryPointArn).also(req.IamRoleArn).num(uint64(tagsKey(req.Metadata)))
 	tu := w.useToken(engine.KindRestore, l, req.Token)
 	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
