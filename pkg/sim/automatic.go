@@ -104,7 +104,7 @@ func (w *World) autoJob(fs *fileSystem) {
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(newKey("auto-job").str(fs.arn).num(fs.autoSeq), true),
-		loc:         fs.loc,
+		reg:         r,
 		resourceArn: fs.arn,
 		fsID:        fs.id,
 		fs:          fs,
@@ -113,9 +113,9 @@ func (w *World) autoJob(fs *fileSystem) {
 		iamRole:     "arn:aws:iam::" + fs.loc.Account + ":role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup",
 		deleteAfter: autoRetentionDays,
 		auto:        r.plan,
-		createdAt:   w.now,
-		startBy:     scheduled.Add(autoStartWindow),
-		completeBy:  scheduled.Add(autoCompleteWindow),
+		createdAt:   stampOf(w.now),
+		startBy:     stampOf(scheduled.Add(autoStartWindow)),
+		completeBy:  stampOf(scheduled.Add(autoCompleteWindow)),
 	}
 	fs.autoSeq++
 	w.createBackup(j)

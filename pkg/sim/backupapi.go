@@ -169,7 +169,7 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		cold, del = req.Lifecycle.MoveToColdStorageAfterDays, req.Lifecycle.DeleteAfterDays
 	}
 	tk := tagsKey(req.RecoveryPointTags)
-	params := newKey(req.VaultName).str(req.ResourceArn).str(req.IamRoleArn).
+	params := key(fnvOffset).also(req.VaultName).also(req.ResourceArn).also(req.IamRoleArn).
 		num(uint64(req.StartWindowMinutes)).num(uint64(req.CompleteWindowMinutes)).
 		num(uint64(cold)).num(uint64(del)).num(uint64(tk))
 	tu := w.useToken(engine.KindBackup, l, req.Token)
@@ -205,7 +205,6 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 	j := &job{
 		kind:        engine.KindBackup,
 		id:          w.jobID(k, false),
-		loc:         l,
 		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
@@ -219,11 +218,11 @@ func (a *BackupAPI) StartBackup(ctx context.Context, req engine.StartBackupReque
 		coldAfter:   cold,
 		deleteAfter: del,
 		tags:        w.internTags(req.RecoveryPointTags, tk),
-		createdAt:   w.now,
-		startBy:     w.now.Add(startWindow),
+		createdAt:   stampOf(w.now),
+		startBy:     stampOf(w.now.Add(startWindow)),
 	}
 	if req.CompleteWindowMinutes > 0 {
-		j.completeBy = w.now.Add(time.Duration(req.CompleteWindowMinutes) * time.Minute)
+		j.completeBy = stampOf(w.now.Add(time.Duration(req.CompleteWindowMinutes) * time.Minute))
 	}
 	w.createBackup(j)
 	return started(j), nil
@@ -236,12 +235,8 @@ func (w *World) createBackup(j *job) {
 	j.state = engine.JobCreated
 	w.addJob(j)
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(j.loc, j.rng.uuid(false)),
-		loc:         j.loc,
+		arn:         newPointArn(j.loc(), &j.rng),
 		vault:       j.vault,
-		resourceArn: j.resourceArn,
-		fsID:        j.fsID,
-		fs:          j.fs,
 		createdAt:   j.createdAt,
 		status:      engine.RPCreating,
 		tags:        j.tags,
@@ -251,7 +246,7 @@ func (w *World) createBackup(j *job) {
 	}
 	w.newPoint(p)
 	j.point = p
-	j.res = w.resourceFor(j.resourceArn)
+	j.res = w.jobResource(j)
 	w.emit(j)
 	w.acquire(j)
 }
@@ -270,7 +265,7 @@ func (w *World) requestKey(kind engine.JobKind, r *region, token string, n uint6
 }
 
 func started(j *job) engine.StartedJob {
-	sj := engine.StartedJob{JobID: j.id, CreatedAt: j.createdAt}
+	sj := engine.StartedJob{JobID: j.id, CreatedAt: j.createdAt.time()}
 	if j.kind == engine.KindBackup {
 		sj.RecoveryPointArn = j.point.arn
 	}
@@ -289,7 +284,7 @@ type TokenMismatch struct {
 
 func (w *World) checkToken(j *job, params key) {
 	if j.params != params {
-		w.mismatch = append(w.mismatch, TokenMismatch{Kind: j.kind, Loc: j.loc, Token: j.token, JobID: j.id, At: w.now})
+		w.mismatch = append(w.mismatch, TokenMismatch{Kind: j.kind, Loc: j.loc(), Token: j.token, JobID: j.id, At: w.now})
 	}
 }
 
@@ -312,9 +307,9 @@ func checkLifecycle(step func() string, cold, del int64) error {
 
 func tagsKey(m map[string]string) key {
 	var buf [16]string
-	k := newKey("tags")
+	k := key(fnvOffset) // see key.also: a lookup key
 	for _, name := range sortedTagKeys(m, &buf) {
-		k = k.str(name).str(m[name])
+		k = k.also(name).also(m[name])
 	}
 	return k
 }
@@ -346,8 +341,8 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if req.Lifecycle != nil {
 		cold, del = req.Lifecycle.MoveToColdStorageAfterDays, req.Lifecycle.DeleteAfterDays
 	}
-	params := newKey(req.SourceVaultName).str(req.RecoveryPointArn).str(req.DestinationBackupVaultArn).
-		str(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
+	params := key(fnvOffset).also(req.SourceVaultName).also(req.RecoveryPointArn).also(req.DestinationBackupVaultArn).
+		also(req.IamRoleArn).num(uint64(cold)).num(uint64(del))
 	tu := w.useToken(engine.KindCopy, l, req.Token)
 	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
@@ -386,14 +381,13 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	j := &job{
 		kind:        engine.KindCopy,
 		id:          w.jobID(k, false),
-		loc:         l,
 		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
 		params:      params,
-		resourceArn: p.resourceArn,
-		fsID:        p.fsID,
-		fs:          p.fs,
+		resourceArn: p.resourceArn(),
+		fsID:        p.fsID(),
+		fs:          p.job.fs,
 		dstRegion:   dst.Region,
 		vaultArn:    req.DestinationBackupVaultArn,
 		srcVault:    src,
@@ -401,12 +395,12 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		iamRole:     req.IamRoleArn,
 		coldAfter:   cold,
 		deleteAfter: del,
-		createdAt:   w.now,
+		createdAt:   stampOf(w.now),
 		state:       engine.JobCreated,
 	}
 	w.addJob(j)
 	p.activeJobs++
-	j.res = w.resourceFor(p.resourceArn)
+	j.res = w.jobResource(j)
 	w.emit(j)
 	w.acquire(j)
 	return started(j), nil
@@ -430,7 +424,7 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 		return engine.JobUpdate{}, err
 	}
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != kind || j.loc != l {
+	if j == nil || j.kind != kind || j.loc() != l {
 		return engine.JobUpdate{}, apiError(ErrResourceNotFound, "describe "+string(kind)+" job "+jobID+" in "+l.String(),
 			"Cannot find %s job with ID %s", kind, jobID)
 	}
@@ -441,13 +435,13 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 func (j *job) update() engine.JobUpdate {
 	u := engine.JobUpdate{
 		Kind:        j.kind,
-		Loc:         j.loc,
+		Loc:         j.loc(),
 		JobID:       j.id,
 		State:       j.state,
 		Message:     j.message,
 		ResourceArn: j.resourceArn,
-		CreatedAt:   j.createdAt,
-		CompletedAt: j.completedAt,
+		CreatedAt:   j.createdAt.time(),
+		CompletedAt: j.completedAt.time(),
 	}
 	switch j.kind {
 	case engine.KindBackup:
@@ -487,10 +481,10 @@ func (a *BackupAPI) DescribeRecoveryPoint(ctx context.Context, l engine.Loc, vau
 	return engine.RecoveryPoint{
 		Arn:          p.arn,
 		VaultName:    p.vault.name,
-		ResourceArn:  p.resourceArn,
+		ResourceArn:  p.resourceArn(),
 		Status:       p.status,
 		StorageClass: p.storageClass(w.now),
-		CreatedAt:    p.createdAt,
+		CreatedAt:    p.createdAt.time(),
 		Tags:         p.tags.m(),
 	}, nil
 }
@@ -518,7 +512,7 @@ func (a *BackupAPI) RecoveryPointTags(ctx context.Context, l engine.Loc, arn str
 		return nil, err
 	}
 	p := w.rps[arn]
-	if p == nil || p.gone || p.loc != l {
+	if p == nil || p.gone || p.vault.loc != l {
 		return nil, apiError(ErrResourceNotFound, "list tags of "+arn+" in "+l.String(), "Recovery point %s not found", arn)
 	}
 	return p.tags.m(), nil
@@ -538,7 +532,7 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	w := a.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	step := "delete recovery point " + arn + " in " + l.String()
+	step := func() string { return "delete recovery point " + arn + " in " + l.String() } // see StartBackup
 	if _, err := w.call(ctx, "DeleteRecoveryPoint", l); err != nil {
 		return err
 	}
@@ -551,18 +545,18 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	}
 	v := p.vault
 	if v.denies("backup:DeleteRecoveryPoint", w.principal(l.Account)) {
-		return apiError(ErrAccessDenied, step,
+		return apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:DeleteRecoveryPoint on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), v.arn)
 	}
 	if p.status == engine.RPCreating || p.activeJobs > 0 {
-		return apiError(ErrInvalidResourceState, step, "Backup is already performing an action on this recovery point")
+		return apiError(ErrInvalidResourceState, step(), "Backup is already performing an action on this recovery point")
 	}
 	if v.locked {
-		return apiError(ErrInvalidRequest, step, "Recovery point %s is in a locked backup vault and cannot be deleted", arn)
+		return apiError(ErrInvalidRequest, step(), "Recovery point %s is in a locked backup vault and cannot be deleted", arn)
 	}
-	if v.min != nil && w.now.Before(p.createdAt.Add(day(*v.min))) {
-		return apiError(ErrInvalidRequest, step,
+	if v.min != nil && w.now.Before(p.createdAt.time().Add(day(*v.min))) {
+		return apiError(ErrInvalidRequest, step(),
 			"Recovery point %s cannot be deleted before the vault lock's minimum retention of %d days", arn, *v.min)
 	}
 	if w.cannotDelete(p) {
@@ -570,9 +564,9 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 		return nil
 	}
 	p.status = engine.RPDeleting
-	p.deletedAt = w.now
+	p.deletedAt = stampOf(w.now)
 	p.deletedBy = DeletedByEfskeeper
 	s := w.stream(newKey("deleting").str(arn))
-	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, ref: uint32(p.seq)})
+	w.schedule(w.now.Add(s.between(time.Minute, 10*time.Minute)), timer{kind: tRPGone, ref: p.seq})
 	return nil
 }

@@ -47,8 +47,9 @@ type fileSystem struct {
 	// copiedTo: Regions holding a full copy, so later copies there are
 	// incremental (AWS: "first copy to a Region is full").
 	copiedTo []string
-	autoSeq  uint64 // automatic backup jobs created so far
-	seq      uint32 // index in World.fsList
+	autoSeq  uint64    // automatic backup jobs created so far
+	res      *resource // the lock of jobs on it, once one ran (see jobResource)
+	seq      uint32    // index in World.fsList
 }
 
 // fileSystemArn is the EFS ARN AWS Backup uses as ResourceArn.

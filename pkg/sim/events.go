@@ -69,7 +69,7 @@ func renderBackup(b []byte, j *job, st engine.JobState, at time.Time, s *stream)
 	if st == engine.JobRunning {
 		b = appendKey(b, "expectedCompletionDate")
 		b = append(b, '"')
-		b = j.expectedEnd.UTC().AppendFormat(b, "Jan 2, 2006 3:04:05 PM")
+		b = j.expectedEnd.time().AppendFormat(b, "Jan 2, 2006 3:04:05 PM")
 		b = append(b, '"')
 	}
 	percent := int64(0)
@@ -239,9 +239,9 @@ func appendIntStrField(b []byte, k string, v int64) []byte {
 // appendTimeField writes an ISO-8601 UTC time with milliseconds, or without
 // a fraction when the milliseconds are zero, as AWS does
 // ("2020-07-16T05:00:00Z" next to "2020-07-15T21:33:00.803Z").
-func appendTimeField(b []byte, k string, t time.Time) []byte {
+func appendTimeField(b []byte, k string, t stamp) []byte {
 	b = append(appendKey(b, k), '"')
-	return append(appendISO(b, t, true), '"')
+	return append(appendISO(b, t.time(), true), '"')
 }
 
 // appendISO formats t in UTC as 2006-01-02T15:04:05[.000]Z by hand:

@@ -12,8 +12,7 @@ type job struct {
 	seq    int
 	kind   engine.JobKind
 	id     string
-	loc    engine.Loc // where it runs (a copy: the source Region)
-	reg    *region    // the state of loc
+	reg    *region // where it runs (a copy: the source Region); see loc
 	token  string
 	tokenN uint64 // how many earlier jobs used this token in this place
 	params key    // the request's parameters, for token comparisons
@@ -34,7 +33,7 @@ type job struct {
 	tags        tagSet
 	auto        *autoPlan // non-nil: created by the EFS automatic backup plan
 
-	createdAt, startBy, completeBy, startedAt, completedAt, expectedEnd time.Time
+	createdAt, startBy, completeBy, startedAt, completedAt, expectedEnd stamp
 
 	state   engine.JobState
 	message string // statusMessage without AWS's surrounding quotes
@@ -55,11 +54,16 @@ type job struct {
 	restore *restoreSpec
 }
 
+// loc is where the job runs. It is its region's, not a field of its own:
+// a job is smaller without those 32 bytes, and the world holds hundreds
+// of thousands of jobs.
+func (j *job) loc() engine.Loc { return j.reg.loc }
+
 // tokenKey hashes (kind, place, token) for World.tokens, whose entries are
 // then pointer-free; a lookup compares the job's own fields, so a hash
 // collision can only make a token look unused.
 func tokenKey(kind engine.JobKind, l engine.Loc, token string) key {
-	return newKey(string(kind)).str(l.Account).str(l.Region).str(token)
+	return key(fnvOffset).also(string(kind)).also(l.Account).also(l.Region).also(token)
 }
 
 // resource is the lock behind "one backup or copy job per resource at a
@@ -105,15 +109,12 @@ func (w *World) jobID(k key, upper bool) string {
 
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
-	if j.reg == nil { // the API calls set it from call
-		j.reg = w.region(j.loc)
-	}
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
 	w.jobByID[j.id] = j
 	if j.token != "" {
-		w.tokens[tokenKey(j.kind, j.loc, j.token)] = uint32(j.seq)
+		w.tokens[tokenKey(j.kind, j.loc(), j.token)] = uint32(j.seq)
 	}
 }
 
@@ -131,7 +132,7 @@ func (w *World) useToken(kind engine.JobKind, l engine.Loc, token string) tokenU
 // live returns the job the token still maps to (within its lifetime), or
 // nil.
 func (u tokenUse) live(now time.Time) *job {
-	if u.prev == nil || !now.Before(u.prev.createdAt.Add(tokenLifetime)) {
+	if u.prev == nil || !now.Before(u.prev.createdAt.time().Add(tokenLifetime)) {
 		return nil
 	}
 	return u.prev
@@ -152,10 +153,25 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 	if !ok {
 		return nil
 	}
-	if j := w.jobs[i]; j.kind == kind && j.loc == l && j.token == token {
+	if j := w.jobs[i]; j.kind == kind && j.loc() == l && j.token == token {
 		return j
 	}
 	return nil
+}
+
+// jobResource returns the lock of the job's resource. A file system keeps
+// a pointer to its lock, which spares each backup and copy a lookup keyed
+// by the 80-byte ARN in a map of every file system; a job whose ARN is
+// not the file system's own spelling uses the map.
+func (w *World) jobResource(j *job) *resource {
+	fs := j.fs
+	if fs == nil || fs.arn != j.resourceArn {
+		return w.resourceFor(j.resourceArn)
+	}
+	if fs.res == nil {
+		fs.res = w.resourceFor(fs.arn)
+	}
+	return fs.res
 }
 
 func (w *World) resourceFor(arn string) *resource {
@@ -183,7 +199,7 @@ func (w *World) acquire(j *job) {
 		// (at least 60 minutes; a free file system starts within one).
 		// AWS expires it a little after the window ends (sample: 2
 		// minutes).
-		w.schedule(j.startBy.Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, ref: uint32(j.seq)})
+		w.schedule(j.startBy.time().Add(j.rng.between(0, 3*time.Minute)), timer{kind: tJobExpire, ref: uint32(j.seq)})
 	}
 }
 
@@ -191,7 +207,7 @@ func (w *World) acquire(j *job) {
 // that waited starts at AWS's next retry, "at least every 10 minutes".
 func (w *World) acquired(j *job, waited bool) {
 	if j.kind == engine.KindCopy {
-		k := slotKey{j.loc.Account, j.vaultRegion()}
+		k := slotKey{j.loc().Account, j.vaultRegion()}
 		s := w.slots[k]
 		if s == nil {
 			s = &copySlots{}
@@ -224,7 +240,7 @@ func (w *World) stepIn(j *job, d time.Duration) {
 func (w *World) release(j *job) {
 	if j.slot {
 		j.slot = false
-		s := w.slots[slotKey{j.loc.Account, j.vaultRegion()}]
+		s := w.slots[slotKey{j.loc().Account, j.vaultRegion()}]
 		s.used--
 		for len(s.waiting) > 0 {
 			next := s.waiting[0]
@@ -320,14 +336,14 @@ func (w *World) backupStep(j *job) {
 			return
 		}
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		j.bytes = fs.size
 		if fs.backedUp {
 			j.bytes = int64(float64(fs.size) * fs.changeRate)
 		}
 		d := backupOverhead + time.Duration(float64(j.bytes)/backupRate*float64(time.Second))
 		d = time.Duration(float64(d) * (0.7 + 0.8*j.rng.float())).Round(time.Millisecond)
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		j.outcome = engine.JobCompleted
 		switch {
 		case j.rng.chance(w.faults.BackupFail):
@@ -337,9 +353,9 @@ func (w *World) backupStep(j *job) {
 			j.outcome, j.failMsg = engine.JobAborted, msgStoppedByUser
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		if !j.completeBy.IsZero() && w.now.Add(d).After(j.completeBy) {
+		if j.completeBy != 0 && w.now.Add(d).After(j.completeBy.time()) {
 			j.outcome, j.failMsg = engine.JobAborted, msgCompletionWindow
-			d = j.completeBy.Sub(w.now)
+			d = j.completeBy.time().Sub(w.now)
 		}
 		w.emit(j)
 		w.stepIn(j, d)
@@ -390,7 +406,7 @@ var copyFailures = []string{
 func (w *World) finish(j *job, s engine.JobState, msg string) {
 	w.setState(j, s)
 	j.message = msg
-	j.completedAt = w.now
+	j.completedAt = stampOf(w.now)
 	switch j.kind {
 	case engine.KindBackup:
 		if s == engine.JobCompleted {
@@ -429,7 +445,7 @@ func (w *World) copyStep(j *job) {
 	switch j.state {
 	case engine.JobCreated:
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		j.bytes = j.srcPoint.size
 		region := j.vaultRegion()
 		if fs := w.jobFS(j); fs != nil && !slices.Contains(fs.copiedTo, region) {
@@ -445,7 +461,7 @@ func (w *World) copyStep(j *job) {
 			j.outcome, j.failMsg = engine.JobFailed, copyFailures[j.rng.intn(len(copyFailures))]
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
@@ -460,7 +476,7 @@ func (w *World) copyStep(j *job) {
 func (w *World) copyBlocker(j *job) string {
 	dst := w.vaultByArn(j.vaultArn)
 	j.vault = dst
-	principal := w.principal(j.loc.Account)
+	principal := w.principal(j.loc().Account)
 	switch {
 	case dst == nil:
 		return "Copy job failed because the destination backup vault " + j.vaultArn + " does not exist."
@@ -468,12 +484,12 @@ func (w *World) copyBlocker(j *job) string {
 		return msgInsufficientPrivileges
 	case dst.denies("backup:CopyIntoBackupVault", principal):
 		return msgInsufficientPrivileges
-	case dst.loc.Account != j.loc.Account && !dst.policy.allows("backup:CopyIntoBackupVault", principal):
+	case dst.loc.Account != j.loc().Account && !dst.policy.allows("backup:CopyIntoBackupVault", principal):
 		// Cross-account copies need the destination vault to allow them.
 		return msgInsufficientPrivileges
 	case j.srcPoint.gone:
 		return "Copy job failed because the source recovery point " + j.srcPoint.arn + " was not found."
-	case dst.loc.Region != j.loc.Region && j.srcPoint.storageClass(w.now) == "COLD":
+	case dst.loc.Region != j.loc().Region && j.srcPoint.storageClass(w.now) == "COLD":
 		return "Copy job failed because cross-Region copy of a recovery point in cold storage is not supported."
 	case dst.retentionOutside(j.copyRetentionDays()):
 		return "Copy job failed because the retention period is outside the retention range of the locked backup vault " + dst.arn + "."
@@ -496,12 +512,8 @@ func (j *job) copyRetentionDays() int64 {
 func (w *World) completeCopy(j *job) {
 	dst := j.vault
 	p := &recoveryPoint{
-		arn:         recoveryPointArn(dst.loc, j.rng.uuid(false)),
-		fs:          j.fs,
-		loc:         dst.loc,
+		arn:         newPointArn(dst.loc, &j.rng),
 		vault:       dst,
-		resourceArn: j.resourceArn,
-		fsID:        j.fsID,
 		createdAt:   j.srcPoint.createdAt,
 		size:        j.srcPoint.size,
 		tags:        j.srcPoint.tags,
@@ -528,7 +540,7 @@ func (w *World) StopBackupJob(l engine.Loc, jobID string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != engine.KindBackup || j.loc != l || j.state.Terminal() {
+	if j == nil || j.kind != engine.KindBackup || j.loc() != l || j.state.Terminal() {
 		return false
 	}
 	w.unwait(j)

@@ -7,16 +7,17 @@ import (
 )
 
 // recoveryPoint is one AWS Backup recovery point (a backup's or a copy's).
+//
+// The fields are what the point does not share with its job (p.job: the
+// backup or copy that made it, which knows the file system's ARN and id)
+// and its vault: the world holds hundreds of thousands of points, and a
+// smaller record costs less to allocate, to mark and to bring into cache.
 type recoveryPoint struct {
-	seq         int
+	seq         uint32 // index in World.rpList
 	arn         string
-	loc         engine.Loc
-	vault       *vault
-	resourceArn string
-	fsID        string
-	fs          *fileSystem
-	createdAt   time.Time // the backup job's creation; copies keep the source's
-	completedAt time.Time
+	vault       *vault // where it is (vault.loc: its account and Region)
+	createdAt   stamp  // the backup job's creation; copies keep the source's
+	completedAt stamp
 	status      engine.RecoveryPointStatus
 	size        int64
 	tags        tagSet
@@ -26,15 +27,30 @@ type recoveryPoint struct {
 	job         *job // the job that made it
 	// activeJobs counts copy (and restore) jobs that read this point and
 	// have not ended: AWS refuses to delete it meanwhile.
-	activeJobs int
-	deletedAt  time.Time
+	activeJobs int32
+	deletedAt  stamp
 	deletedBy  string
 	gone       bool // no longer listed: deleted, or its backup never completed
 }
 
-func recoveryPointArn(l engine.Loc, id string) string {
-	return "arn:aws:backup:" + l.Region + ":" + l.Account + ":recovery-point:" + id
+// newPointArn names a new recovery point in l with a UUID drawn from s.
+// It writes the UUID straight into the ARN: one allocation per point, not
+// one for the UUID string and one for the ARN.
+func newPointArn(l engine.Loc, s *stream) string {
+	var buf [160]byte // fits any real Region and account; longer ones grow
+	b := append(buf[:0], "arn:aws:backup:"...)
+	b = append(b, l.Region...)
+	b = append(b, ':')
+	b = append(b, l.Account...)
+	b = append(b, ":recovery-point:"...)
+	return string(s.appendUUID(b, false))
 }
+
+// resourceArn is the ARN of the file system the point is a backup of.
+func (p *recoveryPoint) resourceArn() string { return p.job.resourceArn }
+
+// fsID is the id of the file system the point is a backup of.
+func (p *recoveryPoint) fsID() string { return p.job.fsID }
 
 // storageClass is computed from the clock: MoveToColdStorageAfterDays is a
 // pure function of time, so it needs no timer.
@@ -42,7 +58,7 @@ func (p *recoveryPoint) storageClass(now time.Time) string {
 	if p.gone {
 		return "DELETED"
 	}
-	if p.coldAfter > 0 && p.status != engine.RPCreating && !now.Before(p.createdAt.Add(day(p.coldAfter))) {
+	if p.coldAfter > 0 && p.status != engine.RPCreating && !now.Before(p.createdAt.time().Add(day(p.coldAfter))) {
 		return "COLD"
 	}
 	return "WARM"
@@ -52,12 +68,12 @@ func (p *recoveryPoint) expiresAt() time.Time {
 	if p.deleteAfter <= 0 {
 		return time.Time{}
 	}
-	return p.createdAt.Add(day(p.deleteAfter))
+	return p.createdAt.time().Add(day(p.deleteAfter))
 }
 
 // newPoint registers a recovery point.
 func (w *World) newPoint(p *recoveryPoint) {
-	p.seq = len(w.rpList)
+	p.seq = uint32(len(w.rpList))
 	w.rps[p.arn] = p
 	w.rpList = append(w.rpList, p)
 	p.vault.points++
@@ -67,7 +83,7 @@ func (w *World) newPoint(p *recoveryPoint) {
 // which AWS carries out at a random time within 8 hours after expiry.
 func (w *World) completePoint(p *recoveryPoint) {
 	p.status = engine.RPCompleted
-	p.completedAt = w.now
+	p.completedAt = stampOf(w.now)
 	if exp := p.expiresAt(); !exp.IsZero() {
 		w.scheduleLifecycle(p, exp.Add(p.job.rng.between(0, 8*time.Hour-time.Minute)))
 	}
@@ -75,11 +91,19 @@ func (w *World) completePoint(p *recoveryPoint) {
 
 // dropPoint removes a point whose backup never completed.
 func (w *World) dropPoint(p *recoveryPoint) {
-	if p.gone {
-		return
+	if !p.gone {
+		w.unlist(p)
 	}
+}
+
+// unlist makes p gone. It also leaves World.rps, which then holds only the
+// points AWS lists, not every point ever made: every lookup there treats
+// a gone point as missing anyway, and a smaller map is cheaper to grow and
+// to search (rpList keeps them all, for RecoveryPoints and timers).
+func (w *World) unlist(p *recoveryPoint) {
 	p.gone = true
 	p.vault.points--
+	delete(w.rps, p.arn)
 }
 
 // scheduleLifecycle plans the lifecycle deletion of p for the first whole
@@ -99,7 +123,7 @@ func (w *World) scheduleLifecycle(p *recoveryPoint, at time.Time) {
 	if !ok {
 		w.schedule(minute, timer{kind: tLifecycleMinute})
 	}
-	w.lifecycle[k] = append(refs, uint32(p.seq))
+	w.lifecycle[k] = append(refs, p.seq)
 }
 
 // lifecycleMinute runs the deletions planned for one minute, in the order
@@ -113,7 +137,7 @@ func (w *World) lifecycleMinute(k int64) {
 }
 
 func (w *World) lifecycleDelete(p *recoveryPoint) {
-	if p.gone || !p.deletedAt.IsZero() {
+	if p.gone || p.deletedAt != 0 {
 		return
 	}
 	if p.activeJobs > 0 {
@@ -125,24 +149,22 @@ func (w *World) lifecycleDelete(p *recoveryPoint) {
 		p.status = engine.RPExpired
 		return
 	}
-	p.deletedAt = w.now
+	p.deletedAt = stampOf(w.now)
 	p.deletedBy = DeletedByLifecycle
-	p.gone = true
-	p.vault.points--
+	w.unlist(p)
 }
 
 // pointGone ends a DELETING point's life.
 func (w *World) pointGone(p *recoveryPoint) {
 	if !p.gone {
-		p.gone = true
-		p.vault.points--
+		w.unlist(p)
 	}
 }
 
 // cannotDelete: AWS Backup lacks the permission to delete here, so it only
 // marks points EXPIRED.
 func (w *World) cannotDelete(p *recoveryPoint) bool {
-	return p.vault.noDelete || w.accounts[p.loc.Account].deleteWithoutPermission
+	return p.vault.noDelete || w.accounts[p.vault.loc.Account].deleteWithoutPermission
 }
 
 // Who deleted a recovery point (RecoveryPointInfo.DeletedBy).

@@ -35,6 +35,10 @@ func TestLifecycleDeletesWithinEightHoursOfExpiry(t *testing.T) {
 	if spread < time.Hour {
 		t.Errorf("deletions all within %v of expiry: not randomized over 8 h", spread)
 	}
+	// Gone points leave the lookup map (rpList keeps them for reports).
+	if len(w.rps) != 0 || len(w.rpList) != len(arns) {
+		t.Errorf("%d points still looked up by ARN, %d listed; want 0 and %d", len(w.rps), len(w.rpList), len(arns))
+	}
 }
 
 func TestColdStorageTransition(t *testing.T) {

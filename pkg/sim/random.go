@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"hash/maphash"
 	"math/rand/v2"
 	"time"
 )
@@ -36,6 +37,21 @@ func (k key) num(v uint64) key {
 		h *= fnvPrime
 	}
 	return key(h)
+}
+
+// lookupSeed seeds the hashes made with key.also.
+var lookupSeed = maphash.MakeSeed()
+
+// also folds s into k with the runtime's string hash, for keys the
+// simulator only compares or looks up and never draws random numbers
+// from: a request's parameters (idempotency-token checks), World.tokens
+// and World.tagSets. FNV-1a goes a byte at a time, and over the ~100-byte
+// ARNs and tokens of every StartBackup and StartCopy that was a measurable
+// share of the calls; maphash reads 16 bytes at a time. Its seed is random
+// per process, so such keys must never decide anything random or order
+// anything: keys given to World.stream stay FNV-1a (str, num).
+func (k key) also(s string) key {
+	return key((uint64(k) ^ maphash.String(lookupSeed, s)) * fnvPrime)
 }
 
 // stream is a PCG source dedicated to one decision or one object. It is a

@@ -59,14 +59,14 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	if err != nil {
 		return "", err
 	}
-	params := newKey(req.RecoveryPointArn).str(req.IamRoleArn).num(uint64(tagsKey(req.Metadata)))
+	params := key(fnvOffset).also(req.RecoveryPointArn).also(req.IamRoleArn).num(uint64(tagsKey(req.Metadata)))
 	tu := w.useToken(engine.KindRestore, l, req.Token)
 	if j := tu.live(w.now); j != nil {
 		w.checkToken(j, params)
 		return j.id, nil
 	}
 	p := w.rps[req.RecoveryPointArn]
-	if p == nil || p.gone || p.loc != l {
+	if p == nil || p.gone || p.vault.loc != l {
 		return "", apiError(ErrResourceNotFound, step, "Recovery point %s not found", req.RecoveryPointArn)
 	}
 	if p.vault.denies("backup:StartRestoreJob", w.principal(l.Account)) {
@@ -89,18 +89,18 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 	j := &job{
 		kind:        engine.KindRestore,
 		id:          w.jobID(w.requestKey(engine.KindRestore, r, req.Token, tu.n()), true),
-		loc:         l,
+		reg:         r,
 		token:       req.Token,
 		tokenN:      tu.n(),
 		params:      params,
-		resourceArn: p.resourceArn,
-		fsID:        p.fsID,
+		resourceArn: p.resourceArn(),
+		fsID:        p.fsID(),
 		srcVault:    p.vault,
 		srcPoint:    p,
-		fs:          p.fs,
+		fs:          p.job.fs,
 		iamRole:     req.IamRoleArn,
 		bytes:       p.size,
-		createdAt:   w.now,
+		createdAt:   stampOf(w.now),
 		state:       engine.JobCreated,
 		restore:     spec,
 	}
@@ -157,7 +157,7 @@ func (w *World) restoreStep(j *job) {
 		w.stepIn(j, j.rng.between(time.Minute, 3*time.Minute))
 	case engine.JobPending:
 		w.setState(j, engine.JobRunning)
-		j.startedAt = w.now
+		j.startedAt = stampOf(w.now)
 		d := 5*time.Minute + time.Duration(float64(j.bytes)/(200<<20)*float64(time.Second))
 		if len(j.restore.items) > 0 {
 			d = 3*time.Minute + time.Duration(len(j.restore.items))*10*time.Second
@@ -168,12 +168,12 @@ func (w *World) restoreStep(j *job) {
 			j.outcome, j.failMsg = engine.JobFailed, restoreFailures[j.rng.intn(len(restoreFailures))]
 			d = time.Duration(float64(d) * j.rng.float()).Round(time.Millisecond)
 		}
-		j.expectedEnd = w.now.Add(d)
+		j.expectedEnd = stampOf(w.now.Add(d))
 		w.emit(j)
 		w.stepIn(j, d)
 	case engine.JobRunning:
 		if !j.restore.newFS {
-			if fs := w.regions[j.loc].fss[j.restore.targetFS]; fs == nil || fs.deleted {
+			if fs := w.regions[j.loc()].fss[j.restore.targetFS]; fs == nil || fs.deleted {
 				j.outcome, j.failMsg = engine.JobFailed, "Restore job failed because file system "+j.restore.targetFS+" was not found."
 			}
 		}
@@ -189,10 +189,10 @@ func (w *World) finishRestore(j *job) {
 	if j.state == engine.JobCompleted {
 		spec := j.restore
 		if spec.newFS {
-			r := w.region(j.loc)
+			r := w.region(j.loc())
 			s := w.stream(newKey("restore-fs").str(j.id))
 			id := "fs-" + s.hexID(17)
-			fs := &fileSystem{loc: j.loc, id: id, arn: fileSystemArn(j.loc, id), tags: map[string]string{},
+			fs := &fileSystem{loc: j.loc(), id: id, arn: fileSystemArn(j.loc(), id), tags: map[string]string{},
 				size: j.srcPoint.size, changeRate: 0.05, lifeCycle: "available"}
 			if src := w.jobFS(j); src != nil {
 				fs.size = src.size
@@ -200,7 +200,7 @@ func (w *World) finishRestore(j *job) {
 			w.addFS(r, fs)
 			spec.createdArn = fs.arn
 		} else {
-			spec.createdArn = fileSystemArn(j.loc, spec.targetFS)
+			spec.createdArn = fileSystemArn(j.loc(), spec.targetFS)
 		}
 	}
 	w.emit(j)
@@ -215,20 +215,20 @@ func (a *BackupAPI) DescribeRestoreJob(ctx context.Context, l engine.Loc, jobID 
 		return RestoreJob{}, err
 	}
 	j := w.jobByID[jobID]
-	if j == nil || j.kind != engine.KindRestore || j.loc != l {
+	if j == nil || j.kind != engine.KindRestore || j.loc() != l {
 		return RestoreJob{}, apiError(ErrResourceNotFound, "describe restore job "+jobID+" in "+l.String(),
 			"Cannot find restore job with ID %s", jobID)
 	}
 	return RestoreJob{
 		ID:                 j.id,
-		Loc:                j.loc,
+		Loc:                j.loc(),
 		State:              j.state,
 		Message:            j.message,
 		RecoveryPointArn:   j.srcPoint.arn,
 		CreatedResourceArn: j.restore.createdArn,
 		NewFileSystem:      j.restore.newFS,
 		Items:              append([]string(nil), j.restore.items...),
-		CreatedAt:          j.createdAt,
-		CompletedAt:        j.completedAt,
+		CreatedAt:          j.createdAt.time(),
+		CompletedAt:        j.completedAt.time(),
 	}, nil
 }

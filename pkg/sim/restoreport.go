@@ -43,7 +43,7 @@ func (a *RestoreAPI) RestoreMetadata(ctx context.Context, l engine.Loc, vault, a
 	s := w.stream(newKey("restore-metadata").str(arn))
 	return map[string]string{
 		"aws:backup:request-id": s.uuid(false),
-		"file-system-id":        p.fsID,
+		"file-system-id":        p.fsID(),
 	}, nil
 }
 
@@ -56,7 +56,7 @@ func (a *RestoreAPI) StartRestore(ctx context.Context, r engine.StartRestoreRequ
 	w := a.b.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return engine.StartedJob{JobID: id, CreatedAt: w.jobByID[id].createdAt}, nil
+	return engine.StartedJob{JobID: id, CreatedAt: w.jobByID[id].createdAt.time()}, nil
 }
 
 // DescribeRestoreJob reads a restore job back as an engine.JobUpdate.
