@@ -173,8 +173,9 @@ func (s *Store) DeletePolicy(_ context.Context, id string, version int64) error 
 func (s *Store) DuePolicies(_ context.Context, now time.Time) ([]*engine.PolicyRecord, error) {
 	defer s.lock("DuePolicies")()
 	var out []*engine.PolicyRecord
+	nowKey := timeKey(now)
 	s.duePolicies.ascend(nil, func(k key) bool {
-		if k.at.After(now) {
+		if k.after(nowKey) {
 			return false
 		}
 		out = append(out, clonePolicyRecord(s.policies[k.id]))
@@ -189,13 +190,13 @@ func policyDue(p *engine.PolicyRecord) bool {
 
 func (s *Store) indexPolicy(p *engine.PolicyRecord) {
 	if policyDue(p) {
-		s.duePolicies.insert(key{at: p.NextRunAt, id: p.Policy.ID})
+		s.duePolicies.insert(keyAt(p.NextRunAt, p.Policy.ID))
 	}
 }
 
 func (s *Store) unindexPolicy(p *engine.PolicyRecord) {
 	if policyDue(p) {
-		s.duePolicies.remove(key{at: p.NextRunAt, id: p.Policy.ID})
+		s.duePolicies.remove(keyAt(p.NextRunAt, p.Policy.ID))
 	}
 }
 
@@ -284,14 +285,15 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 	defer s.lock("ListSessions")()
 	var before *key
 	if !q.To.IsZero() {
-		before = &key{at: q.To} // every id sorts after "", so ScheduledAt == To is excluded
+		k := timeKey(q.To) // every id sorts after "", so ScheduledAt == To is excluded
+		before = &k
 	}
 	if q.Cursor != "" {
 		var c sessionCursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		if k := (key{at: c.At, id: c.ID}); before == nil || k.cmp(*before) < 0 {
+		if k := keyAt(c.At, c.ID); before == nil || k.cmp(*before) < 0 {
 			before = &k
 		}
 	}
@@ -302,7 +304,7 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 			return nil, "", nil
 		}
 	}
-	keys, next := newestFirst(t, before, q.From, store.Limit(q.Limit))
+	keys, next := newestFirst(t, before, q.From, store.Limit(q.Limit), func(id string) time.Time { return s.sessions[id].ScheduledAt })
 	out := make([]*engine.Session, len(keys))
 	for i, k := range keys {
 		out[i] = cloneSession(s.sessions[k.id])
@@ -312,11 +314,13 @@ func (s *Store) ListSessions(_ context.Context, q engine.SessionQuery) ([]*engin
 
 // newestFirst pages through t from before (exclusive) towards older keys,
 // stopping at from (inclusive, zero for no bound): at most limit keys, and
-// the cursor of the next page ("" at the end).
-func newestFirst(t *tree, before *key, from time.Time, limit int) ([]key, string) {
+// the cursor of the next page ("" at the end), whose time atOf returns for
+// an id: the stored time.Time, so that the cursor keeps its location.
+func newestFirst(t *tree, before *key, from time.Time, limit int, atOf func(id string) time.Time) ([]key, string) {
 	var keys []key
+	fromKey := timeKey(from)
 	t.descend(before, func(k key) bool {
-		if !from.IsZero() && k.at.Before(from) || len(keys) > limit {
+		if !from.IsZero() && k.cmpTime(fromKey) < 0 || len(keys) > limit {
 			return false
 		}
 		keys = append(keys, k)
@@ -327,7 +331,7 @@ func newestFirst(t *tree, before *key, from time.Time, limit int) ([]key, string
 	}
 	keys = keys[:limit]
 	last := keys[limit-1]
-	return keys, store.EncodeCursor(sessionCursor{At: last.at, ID: last.id})
+	return keys, store.EncodeCursor(sessionCursor{At: atOf(last.id), ID: last.id})
 }
 
 // RunningSessions returns the sessions whose status is Running, oldest first.
@@ -342,7 +346,7 @@ func (s *Store) RunningSessions(_ context.Context) ([]*engine.Session, error) {
 }
 
 func (s *Store) indexSession(ss *engine.Session) {
-	k := key{at: ss.ScheduledAt, id: ss.ID}
+	k := keyAt(ss.ScheduledAt, ss.ID)
 	s.sessionsByTime.insert(k)
 	s.policySessions.insert(ss.PolicyID, k)
 	if ss.Status == engine.StatusRunning {
@@ -351,7 +355,7 @@ func (s *Store) indexSession(ss *engine.Session) {
 }
 
 func (s *Store) unindexSession(ss *engine.Session) {
-	k := key{at: ss.ScheduledAt, id: ss.ID}
+	k := keyAt(ss.ScheduledAt, ss.ID)
 	s.sessionsByTime.remove(k)
 	s.policySessions.remove(ss.PolicyID, k)
 	s.running.remove(k)
@@ -435,7 +439,11 @@ type taskSlot struct {
 }
 
 // key returns the slot's index key at at.
-func (e *taskSlot) key(at time.Time) key { return key{at: at, id: e.id, task: e} }
+func (e *taskSlot) key(at time.Time) key {
+	k := keyAt(at, e.id)
+	k.task = e
+	return k
+}
 
 // slot returns the slot of t's id, nil if the id has never been stored.
 func (s *Store) slot(t *engine.Task) *taskSlot {
@@ -540,8 +548,9 @@ func (s *Store) taskBy(method string, lookup map[string]*taskSlot, kind, name st
 func (s *Store) DueTasks(_ context.Context, now time.Time) ([]*engine.Task, error) {
 	defer s.lock("DueTasks")()
 	var out []*engine.Task
+	nowKey := timeKey(now)
 	s.dueTasks.ascend(nil, func(k key) bool {
-		if k.at.After(now) {
+		if k.after(nowKey) {
 			return false
 		}
 		out = append(out, cloneTask(k.task.task))
@@ -581,12 +590,14 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		after = &key{at: c.At, id: c.ID}
+		k := keyAt(c.At, c.ID)
+		after = &k
 	}
+	retainBy := timeKey(q.RetainBy)
 	limit := store.Limit(q.Limit)
 	var keys []key
 	collect := func(k key) bool {
-		if listing == store.ListRetention && k.at.After(q.RetainBy) {
+		if listing == store.ListRetention && k.after(retainBy) {
 			return false
 		}
 		// LiveOnly filters as it reads, as DynamoDB's filter expression
@@ -625,7 +636,11 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	if len(keys) > limit {
 		keys = keys[:limit]
 		last := keys[limit-1]
-		next = store.EncodeCursor(taskCursor{At: last.at, ID: last.id})
+		var at time.Time // zero but in retention's list, ordered by RetainAt
+		if listing == store.ListRetention {
+			at = last.task.task.RetainAt
+		}
+		next = store.EncodeCursor(taskCursor{At: at, ID: last.id})
 	}
 	out := make([]*engine.Task, len(keys))
 	for i, k := range keys {

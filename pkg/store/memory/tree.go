@@ -1,23 +1,52 @@
 package memory
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
 )
 
 // key orders the entries of an index: by time, then by id. Indexes that
-// order by id alone leave at zero. The keys of task indexes also point at
-// the task's slot (task is not part of the order), so that listings read
-// the task without looking its id up.
+// order by id alone leave the time at zero. The keys of task indexes also
+// point at the task's slot (task is not part of the order), so that
+// listings read the task without looking its id up.
+//
+// The time is held as Unix seconds and nanoseconds rather than a
+// time.Time: comparing two integers is cheaper than time.Time.Compare,
+// which decodes its wall and monotonic fields, and searches compare keys
+// millions of times per simulated day.
 type key struct {
-	at   time.Time
+	sec  int64 // at.Unix()
+	nsec int32 // at.Nanosecond()
 	id   string
 	task *taskSlot
 }
 
+// timeKey returns the key at t with no id: it sorts before every key at t
+// that has one.
+func timeKey(t time.Time) key { return key{sec: t.Unix(), nsec: int32(t.Nanosecond())} }
+
+// keyAt returns the key of id at t.
+func keyAt(t time.Time, id string) key {
+	k := timeKey(t)
+	k.id = id
+	return k
+}
+
+// cmpTime compares a's time with b's.
+func (a key) cmpTime(b key) int {
+	if a.sec != b.sec {
+		return cmp.Compare(a.sec, b.sec)
+	}
+	return cmp.Compare(a.nsec, b.nsec)
+}
+
+// after reports whether a's time is after t's (t a timeKey).
+func (a key) after(t key) bool { return a.cmpTime(t) > 0 }
+
 func (a key) cmp(b key) int {
-	if c := a.at.Compare(b.at); c != 0 {
+	if c := a.cmpTime(b); c != 0 {
 		return c
 	}
 	if a.task != nil && a.task == b.task {
@@ -36,6 +65,10 @@ func (a key) cmp(b key) int {
 // objects per thousand keys rather than one per key.
 type tree struct {
 	leaves []*leaf // none empty; each leaf's keys are below the next one's
+	// bounds[i] is the last key of leaves[i]. The search for a leaf reads
+	// this one array instead of following each probed leaf's pointer to
+	// its keys (two cache misses per probe in a tree of 100,000 keys).
+	bounds []key
 	len    int
 }
 
@@ -48,17 +81,7 @@ const leafMax = 64
 // leafAt returns the index of the first leaf whose last key is at or above
 // k (strictly above when strict), len(t.leaves) if none is.
 func (t *tree) leafAt(k key, strict bool) int {
-	lo, hi := 0, len(t.leaves)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		keys := t.leaves[m].keys
-		if c := keys[len(keys)-1].cmp(k); c < 0 || strict && c == 0 {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
+	return search(t.bounds, k, strict)
 }
 
 // search returns the index of the first key at or above k (strictly above
@@ -80,6 +103,7 @@ func search(keys []key, k key, strict bool) int {
 func (t *tree) insert(k key) {
 	if len(t.leaves) == 0 {
 		t.leaves = append(t.leaves, &leaf{keys: append(make([]key, 0, 4), k)})
+		t.bounds = append(t.bounds, k)
 		t.len++
 		return
 	}
@@ -96,11 +120,15 @@ func (t *tree) insert(k key) {
 		clear(l.keys[half:])
 		l.keys = l.keys[:half]
 		t.leaves = slices.Insert(t.leaves, i+1, r)
+		t.bounds = slices.Insert(t.bounds, i, l.keys[half-1])
 		if j > half {
-			l, j = r, j-half
+			l, i, j = r, i+1, j-half
 		}
 	}
 	l.keys = slices.Insert(l.keys, j, k)
+	if j == len(l.keys)-1 {
+		t.bounds[i] = k
+	}
 	t.len++
 }
 
@@ -117,20 +145,26 @@ func (t *tree) remove(k key) {
 	}
 	l.keys = slices.Delete(l.keys, j, j+1)
 	t.len--
+	if j == len(l.keys) && j > 0 {
+		t.bounds[i] = l.keys[j-1]
+	}
 	// Drop an empty leaf; fold a thin one into a neighbour that has room,
 	// so that leaves stay dense when keys leave a range (due times move
 	// forward).
 	switch {
 	case len(l.keys) == 0:
 		t.leaves = slices.Delete(t.leaves, i, i+1)
+		t.bounds = slices.Delete(t.bounds, i, i+1)
 	case len(l.keys) > leafMax/4:
 	case i+1 < len(t.leaves) && len(l.keys)+len(t.leaves[i+1].keys) <= leafMax/2:
 		l.keys = append(l.keys, t.leaves[i+1].keys...)
 		t.leaves = slices.Delete(t.leaves, i+1, i+2)
+		t.bounds = slices.Delete(t.bounds, i, i+1) // l's bound is now its neighbour's
 	case i > 0 && len(l.keys)+len(t.leaves[i-1].keys) <= leafMax/2:
 		p := t.leaves[i-1]
 		p.keys = append(p.keys, l.keys...)
 		t.leaves = slices.Delete(t.leaves, i, i+1)
+		t.bounds = slices.Delete(t.bounds, i-1, i) // p's bound is now l's
 	}
 }
 
