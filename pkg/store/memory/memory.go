@@ -44,6 +44,8 @@ type Store struct {
 	dueTasks        tree   // (NextCheckAt, id) of non-terminal tasks
 	byBackupJob     map[string]*taskSlot
 	byRecoveryPoint map[string]*taskSlot
+	ids             tree // (0, id) of every task slot: the order of their labels (order.go)
+	relabels        int  // how often labels were spread (order.go), for tests
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -436,12 +438,32 @@ func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Uni
 type taskSlot struct {
 	id   string
 	task *engine.Task
+	ord  uint64 // the id's label (order.go)
 }
 
 // key returns the slot's index key at at.
 func (e *taskSlot) key(at time.Time) key {
-	k := keyAt(at, e.id)
-	k.task = e
+	k := timeKey(at)
+	k.ord, k.task = e.ord, e
+	return k
+}
+
+// taskKey returns the key of task id at at, for a cursor: the key of its
+// slot, or if it has none a key that sorts as it would, just after the
+// slot before it in id order.
+func (s *Store) taskKey(at time.Time, id string) key {
+	if e := s.tasks[id]; e != nil {
+		return e.key(at)
+	}
+	k := timeKey(at)
+	i, j, _ := s.ids.find(key{id: id})
+	if i == len(s.ids.leaves) { // after every id
+		if n := len(s.ids.leaves); n > 0 {
+			k.ord = s.ids.bounds[n-1].task.ord
+		}
+	} else if q, ok := s.ids.prev(pos{i, j}); ok {
+		k.ord = s.ids.at(q).task.ord
+	}
 	return k
 }
 
@@ -455,6 +477,7 @@ func (s *Store) slot(t *engine.Task) *taskSlot {
 func (s *Store) newSlot(c *engine.Task) *taskSlot {
 	e := &taskSlot{id: c.ID(), task: c}
 	s.tasks[e.id] = e
+	s.addSlot(e)
 	return e
 }
 
@@ -585,13 +608,14 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		return nil, "", err
 	}
 	var after *key
+	var afterID string
 	if q.Cursor != "" {
 		var c taskCursor
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		k := keyAt(c.At, c.ID)
-		after = &k
+		k := s.taskKey(c.At, c.ID)
+		after, afterID = &k, c.ID
 	}
 	retainBy := timeKey(q.RetainBy)
 	limit := store.Limit(q.Limit)
@@ -621,7 +645,7 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		// order (session ids of a policy have one length).
 		var from *key
 		if after != nil {
-			from = &key{id: sessionOfTask(after.id)}
+			from = &key{id: sessionOfTask(afterID)}
 			trees[from.id].ascend(after, collect)
 		}
 		s.taskSessions[q.PolicyID].ascend(from, func(sk key) bool {
@@ -640,7 +664,7 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		if listing == store.ListRetention {
 			at = last.task.task.RetainAt
 		}
-		next = store.EncodeCursor(taskCursor{At: at, ID: last.id})
+		next = store.EncodeCursor(taskCursor{At: at, ID: last.task.id})
 	}
 	out := make([]*engine.Task, len(keys))
 	for i, k := range keys {

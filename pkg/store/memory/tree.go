@@ -12,14 +12,21 @@ import (
 // point at the task's slot (task is not part of the order), so that
 // listings read the task without looking its id up.
 //
+// Task keys carry no id but the slot's label (ord, see order.go), which
+// orders task ids as the ids would: many task keys tie on their time (a
+// session's 16,000 tasks share a RetainAt) and their ids share long
+// prefixes (policy#instant#account#Region#), so that comparing the ids
+// themselves, in memory of their own, was most of the cost of a search.
+//
 // The time is held as Unix seconds and nanoseconds rather than a
 // time.Time: comparing two integers is cheaper than time.Time.Compare,
 // which decodes its wall and monotonic fields, and searches compare keys
 // millions of times per simulated day.
 type key struct {
-	sec  int64 // at.Unix()
-	nsec int32 // at.Nanosecond()
-	id   string
+	sec  int64  // at.Unix()
+	nsec int32  // at.Nanosecond()
+	ord  uint64 // a task key's label; 0 in other keys
+	id   string // other keys' id; "" in task keys
 	task *taskSlot
 }
 
@@ -49,8 +56,8 @@ func (a key) cmp(b key) int {
 	if c := a.cmpTime(b); c != 0 {
 		return c
 	}
-	if a.task != nil && a.task == b.task {
-		return 0 // one slot, one id: skip comparing ~75 bytes
+	if a.ord != b.ord {
+		return cmp.Compare(a.ord, b.ord)
 	}
 	return strings.Compare(a.id, b.id)
 }
@@ -99,19 +106,20 @@ func search(keys []key, k key, strict bool) int {
 	return lo
 }
 
-// insert adds k; adding a key that is present changes nothing.
-func (t *tree) insert(k key) {
+// insert adds k; adding a key that is present changes nothing. It
+// returns where k is: leaves[i].keys[j].
+func (t *tree) insert(k key) (i, j int) {
 	if len(t.leaves) == 0 {
 		t.leaves = append(t.leaves, &leaf{keys: append(make([]key, 0, 4), k)})
 		t.bounds = append(t.bounds, k)
 		t.len++
-		return
+		return 0, 0
 	}
-	i := min(t.leafAt(k, false), len(t.leaves)-1) // above every key: the last leaf
+	i = min(t.leafAt(k, false), len(t.leaves)-1) // above every key: the last leaf
 	l := t.leaves[i]
-	j := search(l.keys, k, false)
+	j = search(l.keys, k, false)
 	if j < len(l.keys) && l.keys[j].cmp(k) == 0 {
-		return
+		return i, j
 	}
 	if len(l.keys) == leafMax {
 		const half = leafMax / 2
@@ -130,19 +138,27 @@ func (t *tree) insert(k key) {
 		t.bounds[i] = k
 	}
 	t.len++
+	return i, j
+}
+
+// find returns where k is (leaves[i].keys[j]); ok is false if it is not.
+func (t *tree) find(k key) (i, j int, ok bool) {
+	i = t.leafAt(k, false)
+	if i == len(t.leaves) {
+		return i, 0, false
+	}
+	keys := t.leaves[i].keys
+	j = search(keys, k, false)
+	return i, j, j < len(keys) && keys[j].cmp(k) == 0
 }
 
 // remove deletes k if present.
 func (t *tree) remove(k key) {
-	i := t.leafAt(k, false)
-	if i == len(t.leaves) {
+	i, j, ok := t.find(k)
+	if !ok {
 		return
 	}
 	l := t.leaves[i]
-	j := search(l.keys, k, false)
-	if j == len(l.keys) || l.keys[j].cmp(k) != 0 {
-		return
-	}
 	l.keys = slices.Delete(l.keys, j, j+1)
 	t.len--
 	if j == len(l.keys) && j > 0 {
