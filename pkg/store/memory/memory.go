@@ -29,23 +29,24 @@ type Store struct {
 	duePolicies tree // (NextRunAt, id) of enabled policies with a NextRunAt
 
 	sessions       map[string]*engine.Session
-	sessionsByTime tree   // (ScheduledAt, id) of every session
-	policySessions forest // policy id → (ScheduledAt, id)
-	running        tree   // (ScheduledAt, id) of Running sessions
+	sessionsByTime tree           // (ScheduledAt, id) of every session
+	policySessions forest[string] // policy id → (ScheduledAt, id)
+	running        tree           // (ScheduledAt, id) of Running sessions
 
 	units        map[string]*engine.Unit
-	sessionUnits forest // session id → (0, unit id)
+	sessionUnits forest[string] // session id → (0, unit id)
 
 	tasks           map[string]*taskSlot
-	sessionTasks    forest // session id → (0, task id)
-	taskSessions    forest // policy id → (0, session id) of the sessions that have tasks
-	fileSystemTasks forest // policy#account#Region#file system → (0, id) of live tasks
-	retention       forest // policy id → (RetainAt, id) of tasks InRetention
-	dueTasks        tree   // (NextCheckAt, id) of non-terminal tasks
+	sessionTasks    forest[string]     // session id → (0, task id)
+	taskSessions    forest[string]     // policy id → (0, session id) of the sessions that have tasks
+	fileSystemTasks forest[fileSystem] // policy, account, Region and file system → (0, id) of live tasks
+	retention       forest[string]     // policy id → (RetainAt, id) of tasks InRetention
+	dueTasks        tree               // (NextCheckAt, id) of non-terminal tasks
 	byBackupJob     map[string]*taskSlot
 	byRecoveryPoint map[string]*taskSlot
-	ids             tree // (0, id) of every task slot: the order of their labels (order.go)
-	relabels        int  // how often labels were spread (order.go), for tests
+	ids             tree      // (0, id) of every task slot: the order of their labels (order.go)
+	relabels        int       // how often labels were spread (order.go), for tests
+	lastSlot        *taskSlot // the newest task slot (order.go)
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -55,15 +56,15 @@ func New() *Store {
 	return &Store{
 		ops:             map[string]int{},
 		policies:        map[string]*engine.PolicyRecord{},
-		policySessions:  forest{},
+		policySessions:  forest[string]{},
 		sessions:        map[string]*engine.Session{},
 		units:           map[string]*engine.Unit{},
-		sessionUnits:    forest{},
+		sessionUnits:    forest[string]{},
 		tasks:           map[string]*taskSlot{},
-		sessionTasks:    forest{},
-		taskSessions:    forest{},
-		fileSystemTasks: forest{},
-		retention:       forest{},
+		sessionTasks:    forest[string]{},
+		taskSessions:    forest[string]{},
+		fileSystemTasks: forest[fileSystem]{},
+		retention:       forest[string]{},
 		byBackupJob:     map[string]*taskSlot{},
 		byRecoveryPoint: map[string]*taskSlot{},
 	}
@@ -635,7 +636,7 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	trees := s.sessionTasks
 	switch listing {
 	case store.ListGroup:
-		s.fileSystemTasks[fileSystemName(q.PolicyID, q.Loc, q.FileSystem)].ascend(after, collect)
+		s.fileSystemTasks[fileSystem{q.PolicyID, q.Loc, q.FileSystem}].ascend(after, collect)
 	case store.ListRetention:
 		s.retention[q.PolicyID].ascend(after, collect)
 	case store.ListSession:
@@ -687,10 +688,17 @@ func sessionOfTask(id string) string {
 	return id[:i+1+j]
 }
 
-// fileSystemName names the tree of a file system's live tasks.
-func fileSystemName(policyID string, l engine.Loc, fs string) string {
-	return policyID + "#" + l.Account + "#" + l.Region + "#" + fs
+// fileSystem names the tree of a file system's live tasks. A struct, not
+// the ids joined into one string: a map hashes the fields where joining
+// them allocated for every live task's write and every listing.
+type fileSystem struct {
+	policy string
+	loc    engine.Loc
+	fs     string
 }
+
+// fileSystemOf names the tree of t's file system.
+func fileSystemOf(t *engine.Task) fileSystem { return fileSystem{t.PolicyID, t.Loc, t.FileSystem} }
 
 func (s *Store) indexTask(e *taskSlot, t *engine.Task) {
 	k := e.key(time.Time{})
@@ -699,7 +707,7 @@ func (s *Store) indexTask(e *taskSlot, t *engine.Task) {
 	}
 	s.sessionTasks.insert(t.SessionID, k)
 	if t.Live() {
-		s.fileSystemTasks.insert(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
+		s.fileSystemTasks.insert(fileSystemOf(t), k)
 	}
 	if t.InRetention() {
 		s.retention.insert(t.PolicyID, e.key(t.RetainAt))
@@ -726,7 +734,7 @@ func (s *Store) reindexTask(e *taskSlot, old, t *engine.Task) {
 		return
 	}
 	if wasLive, live := old.Live(), t.Live(); wasLive != live {
-		fs := fileSystemName(t.PolicyID, t.Loc, t.FileSystem)
+		fs := fileSystemOf(t)
 		if live {
 			s.fileSystemTasks.insert(fs, k)
 		} else {
@@ -774,7 +782,7 @@ func (s *Store) unindexTask(e *taskSlot, t *engine.Task) {
 	if s.sessionTasks[t.SessionID] == nil {
 		s.taskSessions.remove(t.PolicyID, key{id: t.SessionID})
 	}
-	s.fileSystemTasks.remove(fileSystemName(t.PolicyID, t.Loc, t.FileSystem), k)
+	s.fileSystemTasks.remove(fileSystemOf(t), k)
 	s.retention.remove(t.PolicyID, e.key(t.RetainAt))
 	s.dueTasks.remove(e.key(t.NextCheckAt))
 	if s.byBackupJob[t.Backup.ID] == e {

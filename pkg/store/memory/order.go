@@ -55,17 +55,32 @@ func (s *Store) addSlot(e *taskSlot) {
 	i, j := s.ids.insert(key{id: e.id, task: e})
 	p := pos{i, j}
 	lo, hi := uint64(0), uint64(ordLimit)
+	var before, after *taskSlot
 	if q, ok := s.ids.prev(p); ok {
-		lo = s.ids.at(q).task.ord
+		before = s.ids.at(q).task
+		lo = before.ord
 	}
 	if q, ok := s.ids.next(p); ok {
-		hi = s.ids.at(q).task.ord
+		after = s.ids.at(q).task
+		hi = after.ord
 	}
-	if hi-lo >= 2 {
-		// Not the midpoint when the gap is wide: ids that arrive in
-		// ascending order (a session's, after the last session's) would
-		// halve the gap each time.
-		e.ord = lo + min((hi-lo)/2, ordStep)
+	last := s.lastSlot
+	s.lastSlot = e
+	if gap := hi - lo; gap >= 2 {
+		// The midpoint of the gap, but near the last new slot when e
+		// continues a run from it: the file systems of a Region arrive in
+		// id order, and halving the gap for each of them would exhaust it
+		// after some thirty. Nor more than ordStep from the slot before:
+		// then a new session's ids, appended after the last session's,
+		// leave room after them.
+		step := min(gap/2, ordStep)
+		switch {
+		case last == before:
+			step = max(min(gap/32, ordStep), 1)
+		case last == after:
+			step = gap - max(min(gap/32, ordStep), 1)
+		}
+		e.ord = lo + step
 		return
 	}
 	s.relabel(p, lo)
@@ -113,11 +128,13 @@ func (s *Store) spread(first, last pos, base, step uint64) {
 		ord += step
 		slots = append(slots, e)
 		if e.ord != 0 { // 0: the new slot, in no task index yet
-			for _, k := range s.taskKeys(e) {
-				if i, j, ok := k.t.find(k.k); ok {
-					fixes = append(fixes, fix{k.t, i, j, ord})
+			s.taskKeys(e, func(t *tree, k key) {
+				i, j, ok := t.find(k)
+				if !ok {
+					panic("memory: a task's index key is missing")
 				}
-			}
+				fixes = append(fixes, fix{t, i, j, ord})
+			})
 		}
 		if q == last {
 			break
@@ -135,27 +152,19 @@ func (s *Store) spread(first, last pos, base, step uint64) {
 	}
 }
 
-// treeKey is a key in a tree.
-type treeKey struct {
-	t *tree
-	k key
-}
-
-// taskKeys returns the places where e's task may have index keys (a tree
-// may not hold the key: spread checks).
-func (s *Store) taskKeys(e *taskSlot) []treeKey {
+// taskKeys calls fn with each index key of e's task and its tree, as
+// indexTask made them.
+func (s *Store) taskKeys(e *taskSlot, fn func(*tree, key)) {
 	t := e.task
-	var out []treeKey
 	zero := e.key(time.Time{})
-	for _, c := range []treeKey{
-		{s.sessionTasks[t.SessionID], zero},
-		{s.fileSystemTasks[fileSystemName(t.PolicyID, t.Loc, t.FileSystem)], zero},
-		{s.retention[t.PolicyID], e.key(t.RetainAt)},
-		{&s.dueTasks, e.key(t.NextCheckAt)},
-	} {
-		if c.t != nil {
-			out = append(out, c)
-		}
+	fn(s.sessionTasks[t.SessionID], zero)
+	if t.Live() {
+		fn(s.fileSystemTasks[fileSystemOf(t)], zero)
 	}
-	return out
+	if t.InRetention() {
+		fn(s.retention[t.PolicyID], e.key(t.RetainAt))
+	}
+	if !t.Phase.Terminal() {
+		fn(&s.dueTasks, e.key(t.NextCheckAt))
+	}
 }

@@ -81,10 +81,13 @@ func checkLabels(t *testing.T, s *Store) {
 		return true
 	})
 	trees := []*tree{&s.dueTasks}
-	for _, f := range []forest{s.sessionTasks, s.fileSystemTasks, s.retention} {
+	for _, f := range []forest[string]{s.sessionTasks, s.retention} {
 		for _, tr := range f {
 			trees = append(trees, tr)
 		}
+	}
+	for _, tr := range s.fileSystemTasks {
+		trees = append(trees, tr)
 	}
 	for _, tr := range trees {
 		checkBounds(t, tr)

@@ -235,10 +235,11 @@ func (t *tree) descend(before *key, fn func(key) bool) {
 
 // forest is a family of trees by name (for example the tasks of each
 // session), created on first use and dropped when they become empty so that
-// ended sessions leave nothing behind.
-type forest map[string]*tree
+// ended sessions leave nothing behind. Names are ids, or a struct where a
+// tree is named by several (see fileSystem).
+type forest[N comparable] map[N]*tree
 
-func (f forest) insert(name string, k key) {
+func (f forest[N]) insert(name N, k key) {
 	t := f[name]
 	if t == nil {
 		t = &tree{}
@@ -247,7 +248,7 @@ func (f forest) insert(name string, k key) {
 	t.insert(k)
 }
 
-func (f forest) remove(name string, k key) {
+func (f forest[N]) remove(name N, k key) {
 	if t := f[name]; t != nil {
 		t.remove(k)
 		if t.len == 0 {
