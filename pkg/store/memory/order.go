@@ -23,10 +23,10 @@ const (
 	ordStep  = 1 << 32 // the gap a label leaves after its predecessor when there is room
 )
 
-// pos is a key's place in a tree: leaves[i].keys[j].
+// pos is a key's place in a tree: leaves[i][j].
 type pos struct{ i, j int }
 
-func (t *tree) at(p pos) key { return t.leaves[p.i].keys[p.j] }
+func (t *tree) at(p pos) key { return t.leaves[p.i][p.j] }
 
 // prev returns the place before p; ok is false at the first key.
 func (t *tree) prev(p pos) (q pos, ok bool) {
@@ -34,7 +34,7 @@ func (t *tree) prev(p pos) (q pos, ok bool) {
 	case p.j > 0:
 		return pos{p.i, p.j - 1}, true
 	case p.i > 0:
-		return pos{p.i - 1, len(t.leaves[p.i-1].keys) - 1}, true
+		return pos{p.i - 1, len(t.leaves[p.i-1]) - 1}, true
 	}
 	return p, false
 }
@@ -42,7 +42,7 @@ func (t *tree) prev(p pos) (q pos, ok bool) {
 // next returns the place after p; ok is false at the last key.
 func (t *tree) next(p pos) (q pos, ok bool) {
 	switch {
-	case p.j+1 < len(t.leaves[p.i].keys):
+	case p.j+1 < len(t.leaves[p.i]):
 		return pos{p.i, p.j + 1}, true
 	case p.i+1 < len(t.leaves):
 		return pos{p.i + 1, 0}, true
@@ -142,8 +142,8 @@ func (s *Store) spread(first, last pos, base, step uint64) {
 	}
 	for _, f := range fixes {
 		l := f.t.leaves[f.i]
-		l.keys[f.j].ord = f.ord
-		if f.j == len(l.keys)-1 {
+		l[f.j].ord = f.ord
+		if f.j == len(l)-1 {
 			f.t.bounds[f.i].ord = f.ord
 		}
 	}

@@ -103,7 +103,7 @@ func checkLabels(t *testing.T, s *Store) {
 			return true
 		})
 		for _, l := range tr.leaves {
-			for _, k := range l.keys {
+			for _, k := range l {
 				if _, _, ok := tr.find(k); !ok {
 					t.Fatalf("key of %s not found", k.task.id)
 				}

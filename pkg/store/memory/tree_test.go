@@ -114,7 +114,7 @@ func checkBounds(t *testing.T, tr *tree) {
 		t.Fatalf("%d bounds for %d leaves", len(tr.bounds), len(tr.leaves))
 	}
 	for i, l := range tr.leaves {
-		if last := l.keys[len(l.keys)-1]; tr.bounds[i] != last {
+		if last := l[len(l)-1]; tr.bounds[i] != last {
 			t.Fatalf("leaf %d of %d: bound %v, last key %v", i, len(tr.leaves), tr.bounds[i], last)
 		}
 	}
