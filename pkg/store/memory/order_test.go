@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
+	"github.com/efskeeper/efskeeper/pkg/store"
 )
 
 // TestLabelsFollowIDs creates tasks in the orders that exhaust label gaps
@@ -107,6 +108,55 @@ func checkLabels(t *testing.T, s *Store) {
 				if _, _, ok := tr.find(k); !ok {
 					t.Fatalf("key of %s not found", k.task.id)
 				}
+			}
+		}
+	}
+}
+
+// TestCursorOfUnknownTask resumes listings from cursors that name no
+// stored task (between two ids, before and after all of them): the page
+// starts at the next id, as it would in a store that had the task.
+func TestCursorOfUnknownTask(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	sess := engine.SessionID("p1", at)
+	loc := engine.Loc{Account: "111122223333", Region: "eu-west-1"}
+	var ids []string
+	for _, fs := range []string{"fs-b", "fs-d", "fs-f"} {
+		task := &engine.Task{SessionID: sess, PolicyID: "p1", Loc: loc, FileSystem: fs, Phase: engine.PhaseDone,
+			Backup: engine.Job{State: engine.JobCompleted}, RecoveryPointArn: "rp-" + fs, RetainAt: at}
+		if err := s.CreateTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, task.ID())
+	}
+	for _, c := range []struct {
+		fs   string
+		want []string
+	}{
+		{"fs-a", ids},
+		{"fs-c", ids[1:]},
+		{"fs-d", ids[2:]}, // a stored one, for comparison
+		{"fs-e", ids[2:]},
+		{"fs-g", nil},
+	} {
+		id := engine.TaskID(sess, loc, c.fs)
+		for _, q := range []engine.TaskQuery{
+			{SessionID: sess, Cursor: store.EncodeCursor(taskCursor{ID: id})},
+			{PolicyID: "p1", Cursor: store.EncodeCursor(taskCursor{ID: id})},
+			{PolicyID: "p1", RetainBy: at, Cursor: store.EncodeCursor(taskCursor{At: at, ID: id})},
+		} {
+			got, _, err := s.ListTasks(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotIDs []string
+			for _, x := range got {
+				gotIDs = append(gotIDs, x.ID())
+			}
+			if !slices.Equal(gotIDs, c.want) {
+				t.Errorf("after %s (query %+v): %v, want %v", c.fs, q, gotIDs, c.want)
 			}
 		}
 	}
