@@ -696,7 +696,11 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	}
 	retainBy := timeKey(q.RetainBy)
 	limit := store.Limit(q.Limit)
-	var keys []key
+	// The tasks themselves, not their keys: one slice to allocate, which
+	// ListTasks fills with the copies. last is the slot of the page's last
+	// task, for the cursor.
+	var out []*engine.Task
+	var last *taskSlot
 	collect := func(k key) bool {
 		if listing == store.ListRetention && k.after(retainBy) {
 			return false
@@ -706,13 +710,20 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 		if q.LiveOnly && listing != store.ListGroup && !k.task.task.Live() {
 			return true
 		}
-		keys = append(keys, k)
-		return len(keys) <= limit
+		if len(out) < limit {
+			last = k.task
+		}
+		out = append(out, k.task.task)
+		return len(out) <= limit
 	}
 	trees := s.sessionTasks
 	switch listing {
 	case store.ListGroup:
-		s.fileSystemTasks[fileSystem{q.PolicyID, q.Loc, q.FileSystem}].ascend(after, collect)
+		t := s.fileSystemTasks[fileSystem{q.PolicyID, q.Loc, q.FileSystem}]
+		if t != nil {
+			out = make([]*engine.Task, 0, min(t.len, limit+1)) // a file system has a few
+		}
+		t.ascend(after, collect)
 	case store.ListRetention:
 		s.retention[q.PolicyID].ascend(after, collect)
 	case store.ListSession:
@@ -726,26 +737,24 @@ func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 			trees[from.id].ascend(after, collect)
 		}
 		s.taskSessions[q.PolicyID].ascend(from, func(sk key) bool {
-			if len(keys) > limit {
+			if len(out) > limit {
 				return false
 			}
 			trees[sk.id].ascend(nil, collect)
-			return len(keys) <= limit
+			return len(out) <= limit
 		})
 	}
 	var next string
-	if len(keys) > limit {
-		keys = keys[:limit]
-		last := keys[limit-1]
+	if len(out) > limit {
+		out = out[:limit]
 		var at time.Time // zero but in retention's list, ordered by RetainAt
 		if listing == store.ListRetention {
-			at = last.task.task.RetainAt
+			at = last.task.RetainAt
 		}
-		next = store.EncodeCursor(taskCursor{At: at, ID: last.task.id})
+		next = store.EncodeCursor(taskCursor{At: at, ID: last.id})
 	}
-	out := make([]*engine.Task, len(keys))
-	for i, k := range keys {
-		out[i] = k.task.task
+	if out == nil {
+		out = []*engine.Task{} // as before: an empty page is not nil (JSON)
 	}
 	return out, next, nil
 }
