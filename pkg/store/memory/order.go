@@ -155,16 +155,16 @@ func (s *Store) spread(first, last pos, base, step uint64) {
 // taskKeys calls fn with each index key of e's task and its tree, as
 // indexTask made them.
 func (s *Store) taskKeys(e *taskSlot, fn func(*tree, key)) {
-	t := e.task
+	t := indexedOf(e.task)
 	zero := e.key(time.Time{})
-	fn(s.sessionTasks[t.SessionID], zero)
-	if t.Live() {
-		fn(s.fileSystemTasks[fileSystemOf(t)], zero)
+	fn(s.sessionTasks[t.session], zero)
+	if t.live {
+		fn(s.fileSystemTasks[t.fs], zero)
 	}
-	if t.InRetention() {
-		fn(s.retention[t.PolicyID], e.key(t.RetainAt))
+	if t.inRetention {
+		fn(s.retention[t.policy], e.key(t.retainAt))
 	}
-	if !t.Phase.Terminal() {
-		fn(&s.dueTasks, e.key(t.NextCheckAt))
+	if t.due {
+		fn(&s.dueTasks, e.key(t.nextCheckAt))
 	}
 }
