@@ -42,12 +42,12 @@ type Store struct {
 	fileSystemTasks forest[fileSystem] // policy, account, Region and file system → (0, id) of live tasks
 	retention       forest[string]     // policy id → (RetainAt, id) of tasks InRetention
 	dueTasks        tree               // (NextCheckAt, id) of non-terminal tasks
-	byBackupJob     map[string]*taskSlot
-	byRecoveryPoint map[string]*taskSlot
-	ids             tree      // (0, id) of every task slot: the order of their labels (order.go)
-	relabels        int       // how often labels were spread (order.go), for tests
-	lastSlot        *taskSlot // the newest task slot (order.go)
-	hot             *taskSlot // the slot last read or written by id, job or point (see slot)
+	byBackupJob     *names             // Backup.ID → slot
+	byRecoveryPoint *names             // RecoveryPointArn → slot
+	ids             tree               // (0, id) of every task slot: the order of their labels (order.go)
+	relabels        int                // how often labels were spread (order.go), for tests
+	lastSlot        *taskSlot          // the newest task slot (order.go)
+	hot             *taskSlot          // the slot last read or written by id, job or point (see slot)
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -65,8 +65,8 @@ func New() *Store {
 		taskSessions:    forest[string]{},
 		fileSystemTasks: forest[fileSystem]{},
 		retention:       forest[string]{},
-		byBackupJob:     map[string]*taskSlot{},
-		byRecoveryPoint: map[string]*taskSlot{},
+		byBackupJob:     newNames(func(t *engine.Task) string { return t.Backup.ID }),
+		byRecoveryPoint: newNames(func(t *engine.Task) string { return t.RecoveryPointArn }),
 	}
 }
 
@@ -637,11 +637,10 @@ func (s *Store) TaskByRecoveryPoint(_ context.Context, arn string) (*engine.Task
 }
 
 // taskBy returns a copy of the task that lookup names under name.
-func (s *Store) taskBy(method op, lookup map[string]*taskSlot, kind, name string) (*engine.Task, error) {
-	unlock := s.lock(method)
-	defer unlock()
-	e, ok := lookup[name]
-	if !ok || name == "" {
+func (s *Store) taskBy(method op, lookup *names, kind, name string) (*engine.Task, error) {
+	defer s.lock(method)()
+	e := lookup.get(name)
+	if e == nil || name == "" {
 		return nil, notFound(kind, name)
 	}
 	s.hot = e
@@ -822,10 +821,10 @@ func (s *Store) indexTask(e *taskSlot, t indexed) {
 		s.dueTasks.insert(e.key(t.nextCheckAt))
 	}
 	if t.backupJob != "" {
-		s.byBackupJob[t.backupJob] = e
+		s.byBackupJob.set(t.backupJob, e)
 	}
 	if t.recoveryPoint != "" {
-		s.byRecoveryPoint[t.recoveryPoint] = e
+		s.byRecoveryPoint.set(t.recoveryPoint, e)
 	}
 }
 
@@ -863,19 +862,15 @@ func (s *Store) reindexTask(e *taskSlot, old, t indexed) {
 		}
 	}
 	if old.backupJob != t.backupJob {
-		if s.byBackupJob[old.backupJob] == e {
-			delete(s.byBackupJob, old.backupJob)
-		}
+		s.byBackupJob.remove(old.backupJob, e)
 		if t.backupJob != "" {
-			s.byBackupJob[t.backupJob] = e
+			s.byBackupJob.set(t.backupJob, e)
 		}
 	}
 	if old.recoveryPoint != t.recoveryPoint {
-		if s.byRecoveryPoint[old.recoveryPoint] == e {
-			delete(s.byRecoveryPoint, old.recoveryPoint)
-		}
+		s.byRecoveryPoint.remove(old.recoveryPoint, e)
 		if t.recoveryPoint != "" {
-			s.byRecoveryPoint[t.recoveryPoint] = e
+			s.byRecoveryPoint.set(t.recoveryPoint, e)
 		}
 	}
 }
@@ -889,10 +884,6 @@ func (s *Store) unindexTask(e *taskSlot, t indexed) {
 	s.fileSystemTasks.remove(t.fs, k)
 	s.retention.remove(t.policy, e.key(t.retainAt))
 	s.dueTasks.remove(e.key(t.nextCheckAt))
-	if s.byBackupJob[t.backupJob] == e {
-		delete(s.byBackupJob, t.backupJob)
-	}
-	if s.byRecoveryPoint[t.recoveryPoint] == e {
-		delete(s.byRecoveryPoint, t.recoveryPoint)
-	}
+	s.byBackupJob.remove(t.backupJob, e)
+	s.byRecoveryPoint.remove(t.recoveryPoint, e)
 }
