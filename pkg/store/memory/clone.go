@@ -72,48 +72,76 @@ func cloneUnit(u *engine.Unit) *engine.Unit {
 	return &c
 }
 
+// taskBuf holds a task of the common shape (at most one schedule and one
+// copy) with its lifecycle and its slices' arrays: one allocation where
+// there would be four.
+type taskBuf struct {
+	t      engine.Task
+	lc     engine.Lifecycle
+	sched  [1]string
+	copies [1]engine.Copy
+}
+
+// fitsBuf reports whether t's copy fits in a taskBuf.
+func fitsBuf(t *engine.Task) bool { return len(t.Schedules) <= 1 && len(t.Copies) <= 1 }
+
+// fill makes b a copy of t, which fits, and returns b's task. The slices'
+// capacity is their length, so a caller's append moves them out. Nil
+// slices stay nil: JSON tells nil from empty.
+func (b *taskBuf) fill(t *engine.Task) *engine.Task {
+	*b = taskBuf{t: *t}
+	c := &b.t
+	c.Schedules = cloneInto(b.sched[:0], t.Schedules)
+	c.Copies = cloneInto(b.copies[:0], t.Copies)
+	c.Reasons = slices.Clone(t.Reasons)
+	if t.Lifecycle != nil {
+		b.lc = *t.Lifecycle
+		c.Lifecycle = &b.lc
+	}
+	return c
+}
+
+// storedCopy copies t to be stored: in a taskBuf when it fits, which a
+// later version can then be written over (PutTask).
+func storedCopy(t *engine.Task) (*engine.Task, *taskBuf) {
+	if !fitsBuf(t) {
+		return cloneTask(t), nil
+	}
+	b := new(taskBuf)
+	return b.fill(t), b
+}
+
 // cloneTask copies a task. The store clones a task for every read and
-// write, so the common shapes (at most one schedule and one copy) take one
-// allocation that holds the task, its lifecycle and its slices' arrays;
-// the slices' capacity is their length, so a caller's append moves them
-// out. Nil slices stay nil: JSON tells nil from empty.
+// write, so the common shapes take one allocation (see taskBuf); a task
+// without copies takes a smaller one.
 func cloneTask(t *engine.Task) *engine.Task {
-	var c *engine.Task
-	var lc *engine.Lifecycle
 	switch ns, ncp := len(t.Schedules), len(t.Copies); {
 	case ns <= 1 && ncp == 1:
-		b := &struct {
-			t      engine.Task
-			lc     engine.Lifecycle
-			sched  [1]string
-			copies [1]engine.Copy
-		}{t: *t}
-		c, lc = &b.t, &b.lc
-		c.Schedules = cloneInto(b.sched[:0], t.Schedules)
-		c.Copies = cloneInto(b.copies[:0], t.Copies)
+		return new(taskBuf).fill(t)
 	case ns <= 1 && ncp == 0:
 		b := &struct {
 			t     engine.Task
 			lc    engine.Lifecycle
 			sched [1]string
 		}{t: *t}
-		c, lc = &b.t, &b.lc
+		c := &b.t
 		c.Schedules = cloneInto(b.sched[:0], t.Schedules)
 		c.Copies = slices.Clone(t.Copies)
-	default:
-		c = new(engine.Task)
-		*c = *t
-		c.Schedules = slices.Clone(t.Schedules)
-		c.Copies = slices.Clone(t.Copies)
-	}
-	c.Reasons = slices.Clone(t.Reasons)
-	c.Lifecycle = nil
-	if t.Lifecycle != nil {
-		if lc == nil {
-			lc = new(engine.Lifecycle)
+		c.Reasons = slices.Clone(t.Reasons)
+		if t.Lifecycle != nil {
+			b.lc = *t.Lifecycle
+			c.Lifecycle = &b.lc
 		}
-		*lc = *t.Lifecycle
-		c.Lifecycle = lc
+		return c
+	}
+	c := new(engine.Task)
+	*c = *t
+	c.Schedules = slices.Clone(t.Schedules)
+	c.Copies = slices.Clone(t.Copies)
+	c.Reasons = slices.Clone(t.Reasons)
+	if t.Lifecycle != nil {
+		lc := *t.Lifecycle
+		c.Lifecycle = &lc
 	}
 	return c
 }

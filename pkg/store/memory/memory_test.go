@@ -3,6 +3,7 @@ package memory_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +63,57 @@ func BenchmarkDueTasks(b *testing.B) {
 		due, err := s.DueTasks(ctx, now)
 		if err != nil || len(due) != 1600 {
 			b.Fatalf("due %d, %v", len(due), err)
+		}
+	}
+}
+
+// TestPutTaskRewritesOnlyItsOwn checks what PutTask's writing a new version
+// over the stored one must keep: copies read before, and the caller's
+// task, do not change; versions of other shapes (two copies, none) are
+// stored whole.
+func TestPutTaskRewritesOnlyItsOwn(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	task := &engine.Task{SessionID: engine.SessionID("p1", at), PolicyID: "p1", Loc: engine.Loc{Account: "111122223333", Region: "eu-west-1"},
+		FileSystem: "fs-1", Schedules: []string{"daily"}, Phase: engine.PhaseBackup, Lifecycle: &engine.Lifecycle{DeleteAfterDays: 7},
+		Copies: []engine.Copy{{TargetRegion: "eu-central-1", Job: engine.Job{ID: "c1"}}}}
+	if err := s.CreateTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	copies := [][]engine.Copy{
+		{{TargetRegion: "eu-central-1", Job: engine.Job{ID: "c2"}}},
+		{{TargetRegion: "eu-central-1", Job: engine.Job{ID: "c3"}}, {TargetRegion: "us-east-1", Job: engine.Job{ID: "c4"}}},
+		nil,
+		{{TargetRegion: "eu-central-1", Job: engine.Job{ID: "c5"}}},
+		{{TargetRegion: "eu-central-1", Job: engine.Job{ID: "c6"}}},
+	}
+	for i, cp := range copies {
+		before, err := s.GetTask(ctx, task.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprint(*before, before.Copies, *before.Lifecycle)
+		task.Copies = slices.Clone(cp)
+		task.Lifecycle.DeleteAfterDays = int64(10 + i)
+		task.Backup.ID = fmt.Sprintf("job-%d", i)
+		if err := s.PutTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(*before, before.Copies, *before.Lifecycle); got != want {
+			t.Fatalf("version %d: a copy read before changed:\n got %s\nwant %s", i, got, want)
+		}
+		task.Lifecycle.DeleteAfterDays = 99 // the caller's, not the store's
+		if len(task.Copies) > 0 {
+			task.Copies[0].Job.ID = "changed"
+		}
+		after, err := s.TaskByBackupJob(ctx, fmt.Sprintf("job-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Lifecycle.DeleteAfterDays != int64(10+i) || len(after.Copies) != len(cp) || len(cp) > 0 && after.Copies[0].Job.ID != cp[0].Job.ID ||
+			after.Version != before.Version+1 {
+			t.Fatalf("version %d: stored %+v, copies %+v, lifecycle %+v", i, after, after.Copies, after.Lifecycle)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
 	"github.com/efskeeper/efskeeper/pkg/store"
@@ -85,7 +86,7 @@ func (s *Restores) PutRestore(_ context.Context, r *engine.Restore) error {
 // v and moves the index entries.
 func (s *Restores) write(r, old *engine.Restore, v int64) {
 	if old != nil {
-		k := key{at: old.CreatedAt, id: old.ID}
+		k := keyAt(old.CreatedAt, old.ID)
 		s.byTime.remove(k)
 		s.running.remove(k)
 		for _, id := range old.JobIDs() {
@@ -95,7 +96,7 @@ func (s *Restores) write(r, old *engine.Restore, v int64) {
 	c := cloneRestore(r)
 	c.Version = v
 	s.byID[c.ID] = c
-	k := key{at: c.CreatedAt, id: c.ID}
+	k := keyAt(c.CreatedAt, c.ID)
 	s.byTime.insert(k)
 	if c.Status == engine.RestoreRunning {
 		s.running.insert(k)
@@ -120,13 +121,14 @@ func (s *Restores) ListRestores(_ context.Context, q engine.RestoreQuery) ([]*en
 		if err := store.DecodeCursor(q.Cursor, &c); err != nil {
 			return nil, "", err
 		}
-		before = &key{at: c.At, id: c.ID}
+		k := keyAt(c.At, c.ID)
+		before = &k
 	}
 	t := &s.byTime
 	if q.RunningOnly {
 		t = &s.running
 	}
-	keys, next := newestFirst(t, before, q.Since, store.Limit(q.Limit))
+	keys, next := newestFirst(t, before, q.Since, store.Limit(q.Limit), func(id string) time.Time { return s.byID[id].CreatedAt })
 	out := make([]*engine.Restore, len(keys))
 	for i, k := range keys {
 		out[i] = cloneRestore(s.byID[k.id])

@@ -16,7 +16,9 @@ func TestTreeMatchesSortedSlice(t *testing.T) {
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	randKey := func() key {
 		// Few distinct times and ids, so that ties and repeats are common.
-		return key{at: base.Add(time.Duration(rng.IntN(20)) * time.Minute), id: fmt.Sprintf("id%02d", rng.IntN(30))}
+		k := timeKey(base.Add(time.Duration(rng.IntN(20)) * time.Minute))
+		k.id = fmt.Sprintf("id%02d", rng.IntN(30))
+		return k
 	}
 	var tr tree
 	var model []key
@@ -69,6 +71,7 @@ func TestTreeMatchesSortedSlice(t *testing.T) {
 		if tr.len != len(model) {
 			t.Fatalf("step %d: len %d, want %d", step, tr.len, len(model))
 		}
+		checkBounds(t, &tr)
 	}
 }
 
@@ -92,6 +95,7 @@ func TestTreeDrains(t *testing.T) {
 	if len(got) != 143 || got[0] != "id0000" || got[142] != "id0994" || tr.len != 143 {
 		t.Fatalf("after removes: %d keys %v..., len %d", len(got), got[:min(len(got), 3)], tr.len)
 	}
+	checkBounds(t, &tr)
 	if len(tr.leaves) > 143/(leafMax/4)+1 {
 		t.Fatalf("%d keys left in %d leaves: thin leaves were not folded", tr.len, len(tr.leaves))
 	}
@@ -100,5 +104,18 @@ func TestTreeDrains(t *testing.T) {
 	}
 	if tr.len != 0 || len(tr.leaves) != 0 {
 		t.Fatalf("emptied tree: len %d, %d leaves", tr.len, len(tr.leaves))
+	}
+}
+
+// checkBounds fails unless each leaf's bound is its last key.
+func checkBounds(t *testing.T, tr *tree) {
+	t.Helper()
+	if len(tr.bounds) != len(tr.leaves) {
+		t.Fatalf("%d bounds for %d leaves", len(tr.bounds), len(tr.leaves))
+	}
+	for i, l := range tr.leaves {
+		if last := l[len(l)-1]; tr.bounds[i] != last {
+			t.Fatalf("leaf %d of %d: bound %v, last key %v", i, len(tr.leaves), tr.bounds[i], last)
+		}
 	}
 }
