@@ -93,66 +93,63 @@ func benchTask(sess string, at time.Time, l engine.Loc, fs string, i int) *engin
 	}
 }
 
-// BenchmarkPutTaskDue moves open tasks' NextCheckAt back and forth, as
-// the job events of the open session do: a remove and an insert in the
-// due list of 16,000 tasks with 60 distinct times.
-func BenchmarkPutTaskDue(b *testing.B) {
+// benchPuts writes the tasks of a bench fleet that pick chooses, round
+// and round, each changed by flip first: forth on even rounds, back on
+// odd ones.
+func benchPuts(b *testing.B, pick func(f *benchFleet) []*engine.Task, flip func(t *engine.Task, forth bool)) {
 	f := newBenchFleet(b)
+	tasks := pick(f)
 	ctx := context.Background()
 	n := 0
 	for b.Loop() {
-		t := f.current[n%len(f.current)]
-		if n/len(f.current)%2 == 0 {
-			t.NextCheckAt = t.NextCheckAt.Add(time.Minute)
-		} else {
-			t.NextCheckAt = t.NextCheckAt.Add(-time.Minute)
-		}
+		t := tasks[n%len(tasks)]
+		flip(t, n/len(tasks)%2 == 0)
 		if err := f.s.PutTask(ctx, t); err != nil {
 			b.Fatal(err)
 		}
 		n++
 	}
+}
+
+func currentTasks(f *benchFleet) []*engine.Task { return f.current }
+func oldTasks(f *benchFleet) []*engine.Task     { return f.old }
+
+// sign is 1 going forth, -1 going back.
+func sign(forth bool) time.Duration {
+	if forth {
+		return 1
+	}
+	return -1
+}
+
+// BenchmarkPutTaskDue moves open tasks' NextCheckAt back and forth, as
+// the job events of the open session do: a remove and an insert in the
+// due list of 16,000 tasks with 60 distinct times.
+func BenchmarkPutTaskDue(b *testing.B) {
+	benchPuts(b, currentTasks, func(t *engine.Task, forth bool) {
+		t.NextCheckAt = t.NextCheckAt.Add(sign(forth) * time.Minute)
+	})
 }
 
 // BenchmarkPutTaskRetain moves finished tasks' RetainAt back and forth,
 // as retention passes do: a remove and an insert in the retention list of
 // 96,000 tasks, 16,000 of them at each time.
 func BenchmarkPutTaskRetain(b *testing.B) {
-	f := newBenchFleet(b)
-	ctx := context.Background()
-	n := 0
-	for b.Loop() {
-		t := f.old[n%len(f.old)]
-		if n/len(f.old)%2 == 0 {
-			t.RetainAt = t.RetainAt.Add(24 * time.Hour)
-		} else {
-			t.RetainAt = t.RetainAt.Add(-24 * time.Hour)
-		}
-		if err := f.s.PutTask(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
+	benchPuts(b, oldTasks, func(t *engine.Task, forth bool) {
+		t.RetainAt = t.RetainAt.Add(sign(forth) * 24 * time.Hour)
+	})
 }
 
 // BenchmarkPutTaskLive deletes and restores a finished task's points: it
 // leaves and rejoins its file system's live list and the retention list.
 func BenchmarkPutTaskLive(b *testing.B) {
-	f := newBenchFleet(b)
-	ctx := context.Background()
-	n := 0
-	for b.Loop() {
-		t := f.old[n%len(f.old)]
+	benchPuts(b, oldTasks, func(t *engine.Task, _ bool) {
 		if t.Deletion.State == engine.DeletionNone {
 			t.Deletion.State, t.Copies[0].Deletion.State = engine.DeletionDeleted, engine.DeletionDeleted
 		} else {
 			t.Deletion.State, t.Copies[0].Deletion.State = engine.DeletionNone, engine.DeletionNone
 		}
-		if err := f.s.PutTask(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
+	})
 }
 
 // BenchmarkCreateTask creates the tasks of further sessions.
