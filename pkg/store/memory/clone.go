@@ -93,12 +93,21 @@ func (b *taskBuf) fill(t *engine.Task) *engine.Task {
 	c := &b.t
 	c.Schedules = cloneInto(b.sched[:0], t.Schedules)
 	c.Copies = cloneInto(b.copies[:0], t.Copies)
+	cloneTail(c, t, &b.lc)
+	return c
+}
+
+// cloneTail gives c, a shallow copy of t, its own reasons and lifecycle,
+// the lifecycle in lc when it is not nil.
+func cloneTail(c, t *engine.Task, lc *engine.Lifecycle) {
 	c.Reasons = slices.Clone(t.Reasons)
 	if t.Lifecycle != nil {
-		b.lc = *t.Lifecycle
-		c.Lifecycle = &b.lc
+		if lc == nil {
+			lc = new(engine.Lifecycle)
+		}
+		*lc = *t.Lifecycle
+		c.Lifecycle = lc
 	}
-	return c
 }
 
 // storedCopy copies t to be stored: in a taskBuf when it fits, which a
@@ -127,22 +136,14 @@ func cloneTask(t *engine.Task) *engine.Task {
 		c := &b.t
 		c.Schedules = cloneInto(b.sched[:0], t.Schedules)
 		c.Copies = slices.Clone(t.Copies)
-		c.Reasons = slices.Clone(t.Reasons)
-		if t.Lifecycle != nil {
-			b.lc = *t.Lifecycle
-			c.Lifecycle = &b.lc
-		}
+		cloneTail(c, t, &b.lc)
 		return c
 	}
 	c := new(engine.Task)
 	*c = *t
 	c.Schedules = slices.Clone(t.Schedules)
 	c.Copies = slices.Clone(t.Copies)
-	c.Reasons = slices.Clone(t.Reasons)
-	if t.Lifecycle != nil {
-		lc := *t.Lifecycle
-		c.Lifecycle = &lc
-	}
+	cloneTail(c, t, nil)
 	return c
 }
 
