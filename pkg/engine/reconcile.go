@@ -104,19 +104,36 @@ func (e *Engine) reconcileTask(ctx context.Context, t *Task, now time.Time, res 
 			updates = append(updates, u)
 		}
 	}
+	applied := false
 	for _, u := range updates {
 		if !u.State.Terminal() {
 			continue
 		}
+		applied = true
 		if err := e.applyUpdate(ctx, t, u); err != nil {
 			return fmt.Errorf("reconcile %s: %w", id, err)
 		}
 	}
 	// 2. Start what is due, give up on what took too long, and schedule the
-	// next look. Re-read: the updates above may have changed the task.
+	// next look. Re-read after an update (it may have re-read and written
+	// another copy); otherwise the copy in hand is the first read, and if
+	// something wrote the task meanwhile the conditional write fails and
+	// update reads it again. Most tasks the reconciler looks at are jobs
+	// still running, and reading each twice was a tenth of the store's
+	// reads.
 	var finished bool
+	first := t
+	if applied {
+		first = nil
+	}
 	_, err := update(ctx,
-		func(ctx context.Context) (*Task, error) { return e.Store.GetTask(ctx, id) },
+		func(ctx context.Context) (*Task, error) {
+			if f := first; f != nil {
+				first = nil
+				return f, nil
+			}
+			return e.Store.GetTask(ctx, id)
+		},
 		func(t *Task) (bool, error) {
 			if t.Phase.Terminal() {
 				return false, nil
