@@ -44,8 +44,9 @@ vet:
 
 test: deps fmt-check vet
 	$(GO) test -timeout 20m ./...
-	# Concurrent handling (as Lambda runs it) under the race detector.
-	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestContract' ./pkg/simrun ./pkg/store/memory
+	# Concurrent handling (as Lambda runs it) and the harness parsing events
+	# ahead of their handler, under the race detector.
+	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestReproducibleBySeed|TestEventBatch|TestContract' ./pkg/simrun ./pkg/store/memory
 
 # The long chaos soak: 90 simulated days, heavy faults, several seeds.
 soak:

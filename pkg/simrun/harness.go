@@ -11,7 +11,6 @@
 package simrun
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,6 +130,7 @@ type Harness struct {
 	Stats    Stats
 	mu       sync.Mutex // Notices and Stats, with Workers > 1
 	crash    *crashStore
+	batch    eventBatch // a minute's events, reused
 	start    time.Time
 	// ticksUntil is the last instant a tick may start sessions.
 	ticksUntil time.Time
@@ -317,30 +317,43 @@ func (h *Harness) concurrently(n int, fn func(i int)) {
 
 // deliverEvents hands the world's events to the job-event use-case through
 // the parser, with Lambda's asynchronous retries (two more attempts).
+//
+// The world renders a minute's events first, then they are parsed and
+// handled. With one worker they are handled one after another, in order
+// (the run is reproducible by seed), while a second goroutine parses
+// ahead of the handler: parsing is a pure function of the bytes, as each
+// jobevents invocation parses its own payload, so it can run on another
+// core without changing what the handler does or in what order.
 func (h *Harness) deliverEvents(ctx context.Context) {
+	b := &h.batch
+	b.reset()
+	h.World.DeliverEventsTo(b.add)
 	if h.Opts.Workers <= 1 {
-		// The bytes are only valid during the callback, as a Lambda's
-		// payload buffer would be; nothing below keeps them.
-		h.World.DeliverEventsTo(func(raw []byte) { h.handleEvent(ctx, raw) })
+		b.parseAhead()
+		for i := range b.len() {
+			u, err := b.parsed(i)
+			h.handleParsed(ctx, b.event(i), u, err)
+		}
+		b.done()
 	} else {
-		var batch [][]byte
-		h.World.DeliverEventsTo(func(raw []byte) { batch = append(batch, bytes.Clone(raw)) })
-		h.concurrently(len(batch), func(i int) { h.handleEvent(ctx, batch[i]) })
+		h.concurrently(b.len(), func(i int) {
+			u, err := awsevent.Parse(b.event(i))
+			h.handleParsed(ctx, b.event(i), u, err)
+		})
 	}
 	if h.crash != nil {
 		h.Stats.Crashes = h.crash.count()
 	}
 }
 
-// handleEvent is one jobevents invocation.
-func (h *Harness) handleEvent(ctx context.Context, raw []byte) {
+// handleParsed is one jobevents invocation after its Parse(raw).
+func (h *Harness) handleParsed(ctx context.Context, raw []byte, u engine.JobUpdate, err error) {
 	count := func(c *int) {
 		h.mu.Lock()
 		*c++
 		h.mu.Unlock()
 	}
 	count(&h.Stats.Events)
-	u, err := awsevent.Parse(raw)
 	if errors.Is(err, awsevent.ErrIrrelevant) {
 		count(&h.Stats.EventsIrrelevant)
 		return
