@@ -296,7 +296,10 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 	sort.Slice(group, func(i, j int) bool { return group[i].PointCreatedAt.Before(group[j].PointCreatedAt) })
 	points := make([]policy.Point, len(group))
 	for i, t := range group {
-		points[i] = policy.Point{ID: t.ID(), CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
+		// A group is one file system's tasks: their session ids tell them
+		// apart, in their ids' order (a policy's session ids have one
+		// length), without building an id for every point of every pass.
+		points[i] = policy.Point{ID: t.SessionID, CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
 	}
 	decisions := p.Expiries(points, now)
 	protected := newestPoints(group)
