@@ -46,7 +46,7 @@ test: deps fmt-check vet
 	$(GO) test -timeout 20m ./...
 	# Concurrent handling (as Lambda runs it) and the harness parsing events
 	# ahead of their handler, under the race detector.
-	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestReproducibleBySeed|TestEventBatch|TestContract' ./pkg/simrun ./pkg/store/memory
+	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestReproducibleBySeed|TestEventBatch|TestContract|TestValues' ./pkg/simrun ./pkg/store/memory ./pkg/ahead
 
 # The long chaos soak: 90 simulated days, heavy faults, several seeds.
 soak:
