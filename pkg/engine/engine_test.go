@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/efskeeper/efskeeper/pkg/awsevent"
 	"github.com/efskeeper/efskeeper/pkg/engine"
 	"github.com/efskeeper/efskeeper/pkg/policy"
 	"github.com/efskeeper/efskeeper/pkg/sim"
@@ -235,25 +236,38 @@ func TestReconcilerCoversLostEvents(t *testing.T) {
 	}
 }
 
-// reconcileCounter is a simrun.Driver that calls the engine directly and
-// counts, over its reconcile passes, the tasks checked and the task reads.
-type reconcileCounter struct {
-	e               *engine.Engine
-	store           *memory.Store
-	checked, reads  int
-	jobsRead, timed int
+// countingDriver is a simrun.Driver that calls the engine directly and
+// records what its reconcile and retention passes
+// did: over the reconcile passes, the tasks checked and the task reads.
+type countingDriver struct {
+	e              *engine.Engine
+	store          *memory.Store
+	events         bool // handle job events (else they are lost)
+	checked, reads int
+	jobsRead       int
+	retentions     []engine.RetentionResult
 }
 
-func (d *reconcileCounter) Tick(ctx context.Context) error { _, err := d.e.Tick(ctx); return err }
-func (d *reconcileCounter) RegionRun(ctx context.Context, m engine.RegionRunMsg) error {
+func (d *countingDriver) Tick(ctx context.Context) error { _, err := d.e.Tick(ctx); return err }
+func (d *countingDriver) RegionRun(ctx context.Context, m engine.RegionRunMsg) error {
 	return d.e.RunRegion(ctx, m)
 }
-func (d *reconcileCounter) JobEvent(context.Context, []byte) error { return nil } // all dropped
-func (d *reconcileCounter) Retention(ctx context.Context) error {
-	_, err := d.e.Retention(ctx)
+func (d *countingDriver) JobEvent(ctx context.Context, raw []byte) error {
+	if !d.events {
+		return nil
+	}
+	u, err := awsevent.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	return d.e.HandleJobEvent(ctx, u)
+}
+func (d *countingDriver) Retention(ctx context.Context) error {
+	res, err := d.e.Retention(ctx)
+	d.retentions = append(d.retentions, res)
 	return err
 }
-func (d *reconcileCounter) Reconcile(ctx context.Context) error {
+func (d *countingDriver) Reconcile(ctx context.Context) error {
 	before := d.store.Ops()["GetTask"]
 	res, err := d.e.Reconcile(ctx)
 	d.reads += d.store.Ops()["GetTask"] - before
@@ -278,10 +292,10 @@ func TestReconcileReadsRunningTasksOnce(t *testing.T) {
 		w.AddVault(dr, sim.VaultSpec{Name: "dr"})
 	}
 	st := memory.New()
-	var d *reconcileCounter
+	var d *countingDriver
 	_, rep, err := simrun.Simulate(context.Background(), simrun.Options{Seed: 9, Days: 2, FaultsOverride: &sim.Faults{EventDrop: 1},
 		Build: build, Store: st, Policies: []*policy.Policy{accountPolicy(t, "main", "dr")},
-		Driver: func(e *engine.Engine) simrun.Driver { d = &reconcileCounter{e: e, store: st}; return d }})
+		Driver: func(e *engine.Engine) simrun.Driver { d = &countingDriver{e: e, store: st}; return d }})
 	if err != nil {
 		t.Fatal(err)
 	}

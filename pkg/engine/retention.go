@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/efskeeper/efskeeper/pkg/ahead"
 	"github.com/efskeeper/efskeeper/pkg/policy"
 )
 
@@ -108,6 +109,32 @@ func (r *RetentionResult) add(g RetentionResult) {
 // one after another, as the safeguards need); it stops starting groups
 // after one fails or, outside a sweep, once the budget runs out.
 func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+	if kind == workList && e.Config.Concurrency <= 1 {
+		// One group at a time (the simulation's reproducible mode): read
+		// the next groups' tasks on another goroutine while this one
+		// decides and deletes, as a pipeline. The reads are of other file
+		// systems' tasks, which deciding on this one does not write.
+		type loaded struct {
+			group []*Task
+			err   error
+		}
+		// At most 16 groups ahead: a pass the deletion budget stops early
+		// has read little it does not use.
+		reads := ahead.Values[loaded]{Window: 16}
+		read := load
+		reads.Start(n, func(i int) loaded {
+			g, err := read(i)
+			return loaded{g, err}
+		})
+		defer func() {
+			reads.Stop()
+			reads.Wait()
+		}()
+		load = func(i int) ([]*Task, error) {
+			r := reads.Get(i)
+			return r.group, r.err
+		}
+	}
 	var mu sync.Mutex
 	var errs []error
 	concurrently(n, e.Config.Concurrency, func(i int) bool {

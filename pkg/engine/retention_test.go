@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -138,4 +139,49 @@ func TestRetentionRulesChange(t *testing.T) {
 	if res := retain(); res.Deleted != 0 || counter.policyLists != sweeps+1 {
 		t.Errorf("the pass after the sweep: %d deleted, %d sweeps", res.Deleted, counter.policyLists)
 	}
+}
+
+// A pass stops at MaxDeletesPerRun and leaves the rest to the next pass,
+// also when, deciding on one file system at a time, retention reads the
+// next ones' tasks ahead (pkg/ahead): the reads ahead stay within what the
+// passes decided on plus the window (16) for each pass the budget stopped
+// (pkg/ahead's test checks the window itself).
+func TestRetentionCapStopsPassEarly(t *testing.T) {
+	p := retentionPolicy(t, `{"days":1}`)
+	build := func(w *sim.World) {
+		w.AddAccount(acct, sim.RootID)
+		for i := range 40 {
+			w.AddFileSystem(home, sim.FileSystemSpec{ID: fmt.Sprintf("fs-%017d", i+1), Tags: map[string]string{"backup": "yes"}, SizeBytes: 1 << 30})
+		}
+		twoVaults(w)
+	}
+	st := memory.New()
+	counter := &listCounter{Store: st}
+	var d *countingDriver
+	runHarness(t, simrun.Options{Seed: 5, Days: 5, Faults: "none", Build: build, Policies: []*policy.Policy{p}, Store: counter,
+		Config: engine.Config{MaxDeletesPerRun: 5},
+		Driver: func(e *engine.Engine) simrun.Driver { d = &countingDriver{e: e, store: st, events: true}; return d }})
+	capped, deleted, bound := 0, 0, 0
+	for i, r := range d.retentions {
+		if tried := r.Deleted + r.Expired + r.Failed; tried > 5 {
+			t.Errorf("pass %d tried %d deletions, cap 5", i, tried)
+		}
+		deleted += r.Deleted
+		// Groups decided: at most one per point examined (a file system
+		// listing holds live points only). Read ahead and not used: none
+		// when the pass went through its work list; when the budget
+		// stopped it, at most the window and a claim at its edge.
+		bound += r.Points
+		if r.Capped {
+			capped++
+			bound += 16 + 1
+		}
+	}
+	if capped == 0 || deleted == 0 {
+		t.Fatalf("%d passes capped, %d deletions: the test needs the cap to stop passes", capped, deleted)
+	}
+	if counter.groupLists > bound {
+		t.Errorf("%d file system listings in %d passes (%d deletions, %d capped): more than the read-ahead window allows (%d)", counter.groupLists, len(d.retentions), deleted, capped, bound)
+	}
+	t.Logf("%d passes, %d capped, %d deletions, %d file system listings", len(d.retentions), capped, deleted, counter.groupLists)
 }
