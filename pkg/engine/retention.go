@@ -118,9 +118,9 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 			group []*Task
 			err   error
 		}
-		// At most 16 groups ahead: a pass the deletion budget stops early
+		// At most 64 groups ahead: a pass the deletion budget stops early
 		// has read little it does not use.
-		reads := ahead.Values[loaded]{Window: 16}
+		reads := ahead.Values[loaded]{Window: 64}
 		read := load
 		reads.Start(n, func(i int) loaded {
 			g, err := read(i)

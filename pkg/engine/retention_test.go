@@ -144,7 +144,7 @@ func TestRetentionRulesChange(t *testing.T) {
 // A pass stops at MaxDeletesPerRun and leaves the rest to the next pass,
 // also when, deciding on one file system at a time, retention reads the
 // next ones' tasks ahead (pkg/ahead): the reads ahead stay within what the
-// passes decided on plus the window (16) for each pass the budget stopped
+// passes decided on plus the window (64) for each pass the budget stopped
 // (pkg/ahead's test checks the window itself).
 func TestRetentionCapStopsPassEarly(t *testing.T) {
 	p := retentionPolicy(t, `{"days":1}`)
@@ -174,7 +174,7 @@ func TestRetentionCapStopsPassEarly(t *testing.T) {
 		bound += r.Points
 		if r.Capped {
 			capped++
-			bound += 16 + 1
+			bound += 64 + 1
 		}
 	}
 	if capped == 0 || deleted == 0 {
