@@ -41,7 +41,7 @@ type Store struct {
 	taskSessions    forest[string]     // policy id → (0, session id) of the sessions that have tasks
 	fileSystemTasks forest[fileSystem] // policy, account, Region and file system → (0, id) of live tasks
 	retention       forest[string]     // policy id → (RetainAt, id) of tasks InRetention
-	dueTasks        tree               // (NextCheckAt, id) of non-terminal tasks
+	dueTasks        dueQueue           // non-terminal tasks by NextCheckAt (due.go)
 	byBackupJob     *names             // Backup.ID → slot
 	byRecoveryPoint *names             // RecoveryPointArn → slot
 	ids             tree               // (0, id) of every task slot: the order of their labels (order.go)
@@ -499,10 +499,16 @@ func (s *Store) SessionUnits(_ context.Context, sessionID string) ([]*engine.Uni
 // keys point at the slot: listings read tasks without a map lookup, and a
 // write finds the slot without allocating the id.
 type taskSlot struct {
-	id   string
-	task *engine.Task
-	ord  uint64   // the id's label (order.go)
-	buf  *taskBuf // what task is in (task == &buf.t), nil if it has its own allocation
+	id     string
+	task   *engine.Task
+	ord    uint64   // the id's label (order.go)
+	buf    *taskBuf // what task is in (task == &buf.t), nil if it has its own allocation
+	dueSeq uint32   // the seq of the slot's entry in the due list (due.go)
+	// fs is the tree of the task's file system's live tasks, looked up
+	// once: the slot's live entry comes and goes with job events and
+	// retention, and hashing the five strings that name the tree for each
+	// was a third of moving it. Trees of file systems are never dropped.
+	fs *tree
 }
 
 // key returns the slot's index key at at.
@@ -652,14 +658,9 @@ func (s *Store) taskBy(method op, lookup *names, kind, name string) (*engine.Tas
 func (s *Store) DueTasks(_ context.Context, now time.Time) ([]*engine.Task, error) {
 	defer s.lock(opDueTasks)()
 	var out []*engine.Task
-	nowKey := timeKey(now)
-	s.dueTasks.ascend(nil, func(k key) bool {
-		if k.after(nowKey) {
-			return false
-		}
-		out = append(out, cloneTask(k.task.task))
-		return true
-	})
+	for _, e := range s.dueTasks.due(now) {
+		out = append(out, cloneTask(e.task))
+	}
 	return out, nil
 }
 
@@ -811,14 +812,15 @@ func (s *Store) indexTask(e *taskSlot, t indexed) {
 		s.taskSessions.insert(t.policy, key{id: t.session})
 	}
 	s.sessionTasks.insert(t.session, k)
+	e.fs = s.fileSystemTasks.tree(t.fs)
 	if t.live {
-		s.fileSystemTasks.insert(t.fs, k)
+		e.fs.insert(k)
 	}
 	if t.inRetention {
 		s.retention.insert(t.policy, e.key(t.retainAt))
 	}
 	if t.due {
-		s.dueTasks.insert(e.key(t.nextCheckAt))
+		s.dueTasks.put(e, t.nextCheckAt)
 	}
 	if t.backupJob != "" {
 		s.byBackupJob.set(t.backupJob, e)
@@ -840,9 +842,9 @@ func (s *Store) reindexTask(e *taskSlot, old, t indexed) {
 	}
 	if old.live != t.live {
 		if t.live {
-			s.fileSystemTasks.insert(t.fs, k)
+			e.fs.insert(k)
 		} else {
-			s.fileSystemTasks.remove(t.fs, k)
+			e.fs.remove(k)
 		}
 	}
 	if was, is := old.inRetention, t.inRetention; was != is || is && !old.retainAt.Equal(t.retainAt) {
@@ -854,11 +856,10 @@ func (s *Store) reindexTask(e *taskSlot, old, t indexed) {
 		}
 	}
 	if old.due != t.due || !old.nextCheckAt.Equal(t.nextCheckAt) {
-		if old.due {
-			s.dueTasks.remove(e.key(old.nextCheckAt))
-		}
 		if t.due {
-			s.dueTasks.insert(e.key(t.nextCheckAt))
+			s.dueTasks.put(e, t.nextCheckAt)
+		} else {
+			s.dueTasks.drop(e)
 		}
 	}
 	if old.backupJob != t.backupJob {
@@ -881,9 +882,9 @@ func (s *Store) unindexTask(e *taskSlot, t indexed) {
 	if s.sessionTasks[t.session] == nil {
 		s.taskSessions.remove(t.policy, key{id: t.session})
 	}
-	s.fileSystemTasks.remove(t.fs, k)
+	e.fs.remove(k)
 	s.retention.remove(t.policy, e.key(t.retainAt))
-	s.dueTasks.remove(e.key(t.nextCheckAt))
+	s.dueTasks.drop(e)
 	s.byBackupJob.remove(t.backupJob, e)
 	s.byRecoveryPoint.remove(t.recoveryPoint, e)
 }

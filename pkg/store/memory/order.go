@@ -153,18 +153,15 @@ func (s *Store) spread(first, last pos, base, step uint64) {
 }
 
 // taskKeys calls fn with each index key of e's task and its tree, as
-// indexTask made them.
+// indexTask made them (the due list holds slots, not keys: due.go).
 func (s *Store) taskKeys(e *taskSlot, fn func(*tree, key)) {
 	t := indexedOf(e.task)
 	zero := e.key(time.Time{})
 	fn(s.sessionTasks[t.session], zero)
 	if t.live {
-		fn(s.fileSystemTasks[t.fs], zero)
+		fn(e.fs, zero)
 	}
 	if t.inRetention {
 		fn(s.retention[t.policy], e.key(t.retainAt))
-	}
-	if t.due {
-		fn(&s.dueTasks, e.key(t.nextCheckAt))
 	}
 }

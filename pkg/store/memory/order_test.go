@@ -81,7 +81,7 @@ func checkLabels(t *testing.T, s *Store) {
 		prev = k.task
 		return true
 	})
-	trees := []*tree{&s.dueTasks}
+	var trees []*tree
 	for _, f := range []forest[string]{s.sessionTasks, s.retention} {
 		for _, tr := range f {
 			trees = append(trees, tr)

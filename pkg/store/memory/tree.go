@@ -240,13 +240,16 @@ func (t *tree) descend(before *key, fn func(key) bool) {
 // tree is named by several (see fileSystem).
 type forest[N comparable] map[N]*tree
 
-func (f forest[N]) insert(name N, k key) {
+func (f forest[N]) insert(name N, k key) { f.tree(name).insert(k) }
+
+// tree returns the tree of name, created empty if there is none.
+func (f forest[N]) tree(name N) *tree {
 	t := f[name]
 	if t == nil {
 		t = &tree{}
 		f[name] = t
 	}
-	t.insert(k)
+	return t
 }
 
 func (f forest[N]) remove(name N, k key) {
