@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
 )
@@ -22,5 +24,38 @@ func BenchmarkRenderBackupEvent(b *testing.B) {
 		if w.ev.pending > 1000 {
 			w.DeliverEventsTo(func([]byte) {})
 		}
+	}
+}
+
+// BenchmarkRenderCompleted renders the COMPLETED events of many finished
+// backup and copy jobs, round and round: what the engine benchmark's run
+// delivers (its event rule passes terminal events only, so every event is
+// a job's first rendering, and it reads jobs scattered across the heap).
+func BenchmarkRenderCompleted(b *testing.B) {
+	const n = 500
+	w := fleetWorld(7, Faults{EventBatch: 5 * time.Minute}, n)
+	driveFleet(w, n, 12*time.Hour)
+	byKind := map[engine.JobKind][]pendingEvent{}
+	completed := uint8(slices.Index(eventStates, engine.JobCompleted))
+	for i, j := range w.jobs {
+		if j.state == engine.JobCompleted {
+			e := pendingEvent{at: j.completedAt.time().UnixNano(), ref: uint32(i), step: j.step, state: completed}
+			byKind[j.kind] = append(byKind[j.kind], e)
+		}
+	}
+	for _, kind := range []engine.JobKind{engine.KindBackup, engine.KindCopy} {
+		evs := byKind[kind]
+		if len(evs) < n {
+			b.Fatalf("%d completed %s jobs, want %d", len(evs), kind, n)
+		}
+		b.Run(string(kind), func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			i := 0
+			for b.Loop() {
+				buf = w.render(buf[:0], evs[i%len(evs)])
+				i++
+			}
+		})
 	}
 }
