@@ -164,33 +164,16 @@ func (q *eventQueue) take(now int64, dst []pendingEvent) []pendingEvent {
 func (w *World) render(b []byte, e pendingEvent) []byte {
 	j := w.jobs[e.ref]
 	s := w.stream(j.key.num(uint64(e.step)))
-	st, at := eventStates[e.state], time.Unix(0, e.at).UTC()
+	st := eventStates[e.state]
 	switch j.kind {
 	case engine.KindBackup:
-		b = renderBackup(b, j, st, at, &s)
+		b = renderBackup(b, j, st, e.at, &s)
 	case engine.KindCopy:
-		b = renderCopy(b, j, st, at, &s)
+		b = renderCopy(b, j, st, e.at, &s)
 	default:
-		b = renderRestore(b, j, st, at, &s)
-	}
-	if j.state.Terminal() && j.frag != nil {
-		// Only a late duplicate could still need it: recycle.
-		if len(w.fragPool) < 1<<16 {
-			w.fragPool = append(w.fragPool, j.frag[:0])
-		}
-		j.frag = nil
+		b = renderRestore(b, j, st, e.at, &s)
 	}
 	return append(b, '}', '}')
-}
-
-// fragBuf returns an empty buffer for a job's cached event fields.
-func (w *World) fragBuf() []byte {
-	if n := len(w.fragPool); n > 0 {
-		b := w.fragPool[n-1]
-		w.fragPool = w.fragPool[:n-1]
-		return b
-	}
-	return make([]byte, 0, 512)
 }
 
 // DeliverEvents returns the events whose delivery time has come, as the
