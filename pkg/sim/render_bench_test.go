@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -35,25 +34,24 @@ func BenchmarkRenderCompleted(b *testing.B) {
 	const n = 500
 	w := fleetWorld(7, Faults{EventBatch: 5 * time.Minute}, n)
 	driveFleet(w, n, 12*time.Hour)
-	byKind := map[engine.JobKind][]pendingEvent{}
-	completed := uint8(slices.Index(eventStates, engine.JobCompleted))
-	for i, j := range w.jobs {
+	byKind := map[engine.JobKind][]*job{}
+	for _, j := range w.jobs {
 		if j.state == engine.JobCompleted {
-			e := pendingEvent{at: j.completedAt.time().UnixNano(), ref: uint32(i), step: j.step, state: completed}
-			byKind[j.kind] = append(byKind[j.kind], e)
+			byKind[j.kind] = append(byKind[j.kind], j)
 		}
 	}
 	for _, kind := range []engine.JobKind{engine.KindBackup, engine.KindCopy} {
-		evs := byKind[kind]
-		if len(evs) < n {
-			b.Fatalf("%d completed %s jobs, want %d", len(evs), kind, n)
+		jobs := byKind[kind]
+		if len(jobs) < n {
+			b.Fatalf("%d completed %s jobs, want %d", len(jobs), kind, n)
 		}
 		b.Run(string(kind), func(b *testing.B) {
 			b.ReportAllocs()
 			var buf []byte
 			i := 0
 			for b.Loop() {
-				buf = w.render(buf[:0], evs[i%len(evs)])
+				j := jobs[i%len(jobs)]
+				buf = w.render(buf[:0], j, int64(j.completedAt))
 				i++
 			}
 		})
