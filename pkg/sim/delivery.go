@@ -52,8 +52,12 @@ type eventChunk struct {
 	refs int // deliveries of its events still to come
 }
 
-// chunkSize is the usual size of an eventChunk: about 70 events.
-const chunkSize = 64 << 10
+// chunkSize is the usual size of an eventChunk: about 70 events. Up to
+// maxFreeChunks empty chunks keep their memory.
+const (
+	chunkSize     = 64 << 10
+	maxFreeChunks = 16
+)
 
 type pendingEvent struct {
 	arrival int64 // Unix ns: when it reached the bus; orders a batch
@@ -167,6 +171,9 @@ func (q *eventQueue) newChunk() {
 	if n := len(q.free); n > 0 {
 		q.cur = q.free[n-1]
 		q.free = q.free[:n-1]
+		if c := &q.chunks[q.cur]; c.b == nil {
+			c.b = make([]byte, 0, chunkSize)
+		}
 		return
 	}
 	q.chunks = append(q.chunks, eventChunk{b: make([]byte, 0, chunkSize)})
@@ -183,6 +190,9 @@ func (q *eventQueue) done(e pendingEvent) {
 	c.refs--
 	if c.refs == 0 && e.chunk != q.cur {
 		c.b = c.b[:0]
+		if len(q.free) >= maxFreeChunks {
+			c.b = nil // the collector's, after a burst of events
+		}
 		q.free = append(q.free, e.chunk)
 	}
 }
