@@ -72,8 +72,11 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// object calls field for each member; field must consume the value.
-func (s *scanner) object(field func(key []byte) error) error {
+// object calls member for each member of an object with the field among
+// first..last that its key selects (fNone for other keys); member must
+// consume the value. Without fields to select (first is fNone), only the
+// syntax is checked.
+func (s *scanner) object(first, last field, member func(f field) error) error {
 	if s.peek() != '{' {
 		return errFallback
 	}
@@ -82,21 +85,16 @@ func (s *scanner) object(field func(key []byte) error) error {
 		s.i++
 		return nil
 	}
+	prev := fNone
 	for {
-		if s.peek() != '"' {
-			return errFallback
-		}
-		key, err := s.rawString()
+		f, err := s.key(first, last, prev)
 		if err != nil {
 			return err
 		}
-		if s.peek() != ':' {
-			return errFallback
-		}
-		s.i++
-		if err := field(key); err != nil {
+		if err := member(f); err != nil {
 			return err
 		}
+		prev = f
 		switch s.peek() {
 		case ',':
 			s.i++
@@ -107,6 +105,36 @@ func (s *scanner) object(field func(key []byte) error) error {
 			return errFallback
 		}
 	}
+}
+
+// key reads a member's key and colon, and returns the field among
+// first..last it selects. It first tries the keys that usually follow
+// prev's (see successors): one comparison of bytes, when they match,
+// instead of a scan of the key and a search for it among the names.
+func (s *scanner) key(first, last, prev field) (field, error) {
+	if s.peek() != '"' {
+		return fNone, errFallback
+	}
+	if first != fNone {
+		for _, f := range successors[prev] {
+			if q := quotedKeys[f]; f >= first && f <= last && bytes.HasPrefix(s.b[s.i:], q) {
+				s.i += len(q)
+				return f, nil
+			}
+		}
+	}
+	k, err := s.rawString()
+	if err != nil {
+		return fNone, err
+	}
+	if s.peek() != ':' {
+		return fNone, errFallback
+	}
+	s.i++
+	if first == fNone {
+		return fNone, nil
+	}
+	return fieldOf(k, first, last), nil
 }
 
 // rawString returns a string's bytes when it has no escapes and is plain
@@ -361,7 +389,7 @@ func (s *scanner) skip(depth int) error {
 	}
 	switch c := s.peek(); {
 	case c == '{':
-		return s.object(func([]byte) error { return s.skip(depth + 1) })
+		return s.object(fNone, fNone, func(field) error { return s.skip(depth + 1) })
 	case c == '[':
 		s.i++
 		if s.peek() == ']' {
@@ -476,10 +504,18 @@ const (
 	fCompletionDate
 	fDestinationRecoveryPointArn
 	fBackupSizeInBytes
+	// Detail keys that Parse does not read, named so that key can expect
+	// the keys after them.
+	fBytesTransferred
+	fIamRoleArn
+	fResourceType
+	fStartBy
+	fExpectedCompletionDate
+	fPercentDone
 	fieldCount
 
 	firstEnvelope, lastEnvelope = fVersion, fDetail
-	firstDetail, lastDetail     = fBackupJobID, fBackupSizeInBytes
+	firstDetail, lastDetail     = fBackupJobID, fPercentDone
 )
 
 // fieldNames are the fields' JSON names.
@@ -491,7 +527,53 @@ var fieldNames = [fieldCount]string{fVersion: "version", fID: "id", fDetailType:
 	fBackupVaultArn: "backupVaultArn", fBackupVaultName: "backupVaultName",
 	fSourceBackupVaultArn: "sourceBackupVaultArn", fDestinationBackupVaultArn: "destinationBackupVaultArn",
 	fCreatedResourceArn: "createdResourceArn", fCreationDate: "creationDate", fCompletionDate: "completionDate",
-	fDestinationRecoveryPointArn: "destinationRecoveryPointArn", fBackupSizeInBytes: "backupSizeInBytes"}
+	fDestinationRecoveryPointArn: "destinationRecoveryPointArn", fBackupSizeInBytes: "backupSizeInBytes",
+	fBytesTransferred: "bytesTransferred", fIamRoleArn: "iamRoleArn", fResourceType: "resourceType",
+	fStartBy: "startBy", fExpectedCompletionDate: "expectedCompletionDate", fPercentDone: "percentDone"}
+
+// quotedKeys are the fields' names as a compact event spells its keys:
+// "name":
+var quotedKeys = func() (q [fieldCount][]byte) {
+	for f, n := range fieldNames {
+		q[f] = []byte(`"` + n + `":`)
+	}
+	return q
+}()
+
+// successors are the keys that usually follow a key (fNone: the first of
+// an object), in the order of AWS's documented events, which the simulator
+// keeps: the envelope's, then those of Backup, Copy and Restore Job State
+// Change details.
+var successors = [fieldCount][]field{
+	fNone:       {fVersion, fBackupJobID, fCopyJobID},
+	fVersion:    {fID},
+	fID:         {fDetailType},
+	fDetailType: {fSource},
+	fSource:     {fAccount},
+	fAccount:    {fTime},
+	fTime:       {fRegion},
+	fRegion:     {fResources},
+	fResources:  {fDetail},
+
+	fBackupJobID:               {fBackupSizeInBytes, fBackupVaultArn, fState},
+	fCopyJobID:                 {fBackupSizeInBytes},
+	fRestoreJobID:              {fBackupSizeInBytes, fBackupVaultArn, fCreationDate},
+	fBackupSizeInBytes:         {fBackupVaultArn, fCreationDate},
+	fBackupVaultArn:            {fBackupVaultName, fRecoveryPointArn},
+	fBackupVaultName:           {fBytesTransferred},
+	fBytesTransferred:          {fCreationDate},
+	fCreationDate:              {fIamRoleArn, fState},
+	fIamRoleArn:                {fResourceArn, fPercentDone},
+	fResourceArn:               {fResourceType},
+	fResourceType:              {fState, fSourceBackupVaultArn, fStatus},
+	fSourceBackupVaultArn:      {fState, fDestinationBackupVaultArn},
+	fState:                     {fCompletionDate, fStatusMessage, fStartBy, fSourceBackupVaultArn},
+	fStatusMessage:             {fCompletionDate, fStartBy},
+	fCompletionDate:            {fStartBy, fDestinationBackupVaultArn},
+	fStartBy:                   {fPercentDone, fExpectedCompletionDate},
+	fExpectedCompletionDate:    {fPercentDone},
+	fDestinationBackupVaultArn: {fDestinationRecoveryPointArn},
+}
 
 // fieldOf returns the field among first..last (one object's) that a JSON
 // key selects, as encoding/json matches them (exactly, else
@@ -573,6 +655,18 @@ func exactField(k []byte) field {
 		return fDestinationRecoveryPointArn
 	case "backupSizeInBytes":
 		return fBackupSizeInBytes
+	case "bytesTransferred":
+		return fBytesTransferred
+	case "iamRoleArn":
+		return fIamRoleArn
+	case "resourceType":
+		return fResourceType
+	case "startBy":
+		return fStartBy
+	case "expectedCompletionDate":
+		return fExpectedCompletionDate
+	case "percentDone":
+		return fPercentDone
 	}
 	return fNone
 }
@@ -592,8 +686,8 @@ func fastDecode(b []byte, env *envelope) error {
 // last, and no null after it). d is kept apart so that it need not be on
 // the heap.
 func (s *scanner) envelope(env *envelope, d *detail) (has bool, err error) {
-	err = s.object(func(k []byte) error {
-		switch fieldOf(k, firstEnvelope, lastEnvelope) {
+	err = s.object(firstEnvelope, lastEnvelope, func(f field) error {
+		switch f {
 		case fVersion:
 			return s.str(&env.Version)
 		case fID:
@@ -636,8 +730,8 @@ func (s *scanner) envelope(env *envelope, d *detail) (has bool, err error) {
 }
 
 func (s *scanner) detail(d *detail) error {
-	return s.object(func(k []byte) error {
-		switch fieldOf(k, firstDetail, lastDetail) {
+	return s.object(firstDetail, lastDetail, func(f field) error {
+		switch f {
 		case fBackupJobID:
 			return s.str(&d.BackupJobID)
 		case fCopyJobID:
