@@ -804,13 +804,13 @@ func (s *scanner) detail(d *detail) error {
 				if v == "" {
 					return nil
 				}
-				f, err = strconv.ParseFloat(v, 64)
+				f, err = parseSize(v)
 			} else {
 				n, nerr := s.number()
 				if nerr != nil {
 					return nerr
 				}
-				f, err = strconv.ParseFloat(string(n), 64)
+				f, err = parseSize(n)
 			}
 			if err != nil {
 				return errFallback
@@ -820,4 +820,21 @@ func (s *scanner) detail(d *detail) error {
 		}
 		return s.skip(0)
 	})
+}
+
+// parseSize is strconv.ParseFloat(v, 64) for a backup's size: up to 15
+// digits, which a float64 holds exactly, it counts itself.
+func parseSize[T string | []byte](v T) (float64, error) {
+	if len(v) == 0 || len(v) > 15 {
+		return strconv.ParseFloat(string(v), 64)
+	}
+	n := int64(0)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return strconv.ParseFloat(string(v), 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -159,6 +160,18 @@ func TestPlainEnd(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, v := range []string{"0", "7", "007", "1073741824", "999999999999999", "9999999999999999", "12345678901234567890",
+		"1.5", "1e3", "-4", "+4", "0x10", "", "1_000", "lots", "１"} {
+		want, wantErr := strconv.ParseFloat(v, 64)
+		got, err := parseSize(v)
+		gotB, errB := parseSize([]byte(v))
+		if got != want || gotB != want || (err == nil) != (wantErr == nil) || (errB == nil) != (wantErr == nil) {
+			t.Errorf("parseSize(%q) = %v, %v and %v, %v; ParseFloat: %v, %v", v, got, err, gotB, errB, want, wantErr)
 		}
 	}
 }
