@@ -56,7 +56,7 @@ type eventChunk struct {
 // maxFreeChunks empty chunks keep their memory.
 const (
 	chunkSize     = 64 << 10
-	maxFreeChunks = 16
+	maxFreeChunks = 64
 )
 
 type pendingEvent struct {

@@ -314,7 +314,7 @@ func TestEventRule(t *testing.T) {
 // Rendered events wait in chunks; after a burst is delivered, at most
 // maxFreeChunks empty chunks keep their memory.
 func TestEventChunksAfterBurst(t *testing.T) {
-	const n = 3000
+	const n = 6000
 	w := fleetWorld(2, Faults{EventBatch: 5 * time.Minute}, n)
 	events := driveFleet(w, n, 12*time.Hour)
 	if w.PendingEvents() != 0 || len(events) < 4*n {
