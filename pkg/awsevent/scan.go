@@ -117,8 +117,8 @@ func (s *scanner) key(first, last, prev field) (field, error) {
 	}
 	if first != fNone {
 		for _, f := range successors[prev] {
-			if q := quotedKeys[f]; f >= first && f <= last && bytes.HasPrefix(s.b[s.i:], q) {
-				s.i += len(q)
+			if n := s.isNext(f); n > 0 && f >= first && f <= last {
+				s.i += n
 				return f, nil
 			}
 		}
@@ -531,14 +531,42 @@ var fieldNames = [fieldCount]string{fVersion: "version", fID: "id", fDetailType:
 	fBytesTransferred: "bytesTransferred", fIamRoleArn: "iamRoleArn", fResourceType: "resourceType",
 	fStartBy: "startBy", fExpectedCompletionDate: "expectedCompletionDate", fPercentDone: "percentDone"}
 
-// quotedKeys are the fields' names as a compact event spells its keys:
-// "name":
-var quotedKeys = func() (q [fieldCount][]byte) {
-	for f, n := range fieldNames {
-		q[f] = []byte(`"` + n + `":`)
+// quotedKeys are the fields' names as a compact event spells its keys,
+// "name":, in eight-byte words (little-endian, the last one padded with
+// zeros), which isNext compares without a call to memequal.
+var quotedKeys = func() (q [fieldCount]struct {
+	words [4]uint64
+	n     int
+}) {
+	for f, name := range fieldNames {
+		k := []byte(`"` + name + `":`)
+		q[f].n = len(k)
+		for i, c := range k {
+			q[f].words[i/8] |= uint64(c) << (8 * (i % 8))
+		}
 	}
 	return q
 }()
+
+// isNext returns the length of f's quoted key if the bytes at s.i are it,
+// else 0.
+func (s *scanner) isNext(f field) int {
+	k := &quotedKeys[f]
+	if s.i+(k.n+7)&^7 > len(s.b) { // the last word would pass the end
+		return 0
+	}
+	b := s.b[s.i:]
+	i := 0
+	for ; i+8 <= k.n; i += 8 {
+		if binary.LittleEndian.Uint64(b[i:]) != k.words[i/8] {
+			return 0
+		}
+	}
+	if r := k.n - i; r > 0 && binary.LittleEndian.Uint64(b[i:])&(1<<(8*r)-1) != k.words[i/8] {
+		return 0
+	}
+	return k.n
+}
 
 // successors are the keys that usually follow a key (fNone: the first of
 // an object), in the order of AWS's documented events, which the simulator

@@ -175,3 +175,27 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// isNext must recognize exactly a field's quoted key and colon.
+func TestIsNext(t *testing.T) {
+	for f := fVersion; f < fieldCount; f++ {
+		key := `"` + fieldNames[f] + `":`
+		for _, tail := range []string{`"x","a":1}`, `{}}`, "12345678"} {
+			b := []byte(key + tail)
+			// Near the end it may leave the key to the slow path.
+			if n := (&scanner{b: b}).isNext(f); n != len(key) && (n != 0 || len(tail) >= 8) {
+				t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], b, n)
+			}
+			for i := range key {
+				c := bytes.Clone(b)
+				c[i] ^= 0x20
+				if n := (&scanner{b: c}).isNext(f); n != 0 {
+					t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], c, n)
+				}
+			}
+			if n := (&scanner{b: b[:len(key)-1]}).isNext(f); n != 0 {
+				t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], b[:len(key)-1], n)
+			}
+		}
+	}
+}
