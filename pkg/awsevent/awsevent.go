@@ -159,19 +159,25 @@ func ownAll(ps ...*string) {
 
 // shared is own for the values that repeat across events (accounts,
 // Regions, vaults: a fleet has a few thousand): one copy of each serves
-// every event, up to maxShared values.
-func shared(s string) string {
+// every event, up to maxShared values. It replaces each *p, under one
+// lock for all of an event's.
+func shared(ps ...*string) {
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if v, ok := sharedStrings[s]; ok {
-		return v
+	for _, p := range ps {
+		if *p == "" {
+			continue
+		}
+		v, ok := sharedStrings[*p]
+		if !ok {
+			if len(sharedStrings) >= maxShared {
+				clear(sharedStrings) // a bound, not a cache policy: starts over
+			}
+			v = strings.Clone(*p)
+			sharedStrings[v] = v
+		}
+		*p = v
 	}
-	if len(sharedStrings) >= maxShared {
-		clear(sharedStrings) // a bound, not a cache policy: starts over
-	}
-	v := strings.Clone(s)
-	sharedStrings[v] = v
-	return v
 }
 
 const maxShared = 1 << 14
@@ -261,15 +267,15 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 	if u.JobID == "" {
 		return u, fmt.Errorf("%s event %s: detail has no job id", env.DetailType, env.ID)
 	}
-	u.Loc = engine.Loc{Account: shared(env.Account), Region: shared(env.Region)}
+	u.Loc = engine.Loc{Account: env.Account, Region: env.Region}
 	u.State = jobState(state)
 	u.Message = cleanMessage(d.StatusMessage)
 	u.SizeBytes = int64(d.BackupSizeInBytes)
 	switch u.Kind {
 	case engine.KindBackup:
 		u.ResourceArn = d.ResourceArn
-		u.VaultName = shared(d.BackupVaultName)
-		u.SourceVaultArn = shared(d.BackupVaultArn)
+		u.VaultName = d.BackupVaultName
+		u.SourceVaultArn = d.BackupVaultArn
 		// The documented COMPLETED event has the point only as resources[0].
 		u.RecoveryPointArn = d.RecoveryPointArn
 		if u.RecoveryPointArn == "" && isRecoveryPoint(first) {
@@ -277,8 +283,8 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 		}
 	case engine.KindCopy:
 		u.ResourceArn = d.ResourceArn
-		u.SourceVaultArn = shared(d.SourceBackupVaultArn)
-		u.DestinationVaultArn = shared(d.DestinationBackupVaultArn)
+		u.SourceVaultArn = d.SourceBackupVaultArn
+		u.DestinationVaultArn = d.DestinationBackupVaultArn
 		u.DestinationRecoveryPointArn = string(d.DestinationRecoveryPointArn)
 		if isRecoveryPoint(first) {
 			u.RecoveryPointArn = first
@@ -291,6 +297,7 @@ func Parse(b []byte) (engine.JobUpdate, error) {
 		}
 		u.CreatedResourceArn = d.CreatedResourceArn
 	}
+	shared(&u.Loc.Account, &u.Loc.Region, &u.VaultName, &u.SourceVaultArn, &u.DestinationVaultArn)
 	ownAll(&u.JobID, &u.Message, &u.ResourceArn, &u.RecoveryPointArn, &u.DestinationRecoveryPointArn, &u.CreatedResourceArn)
 	return u, nil
 }
@@ -330,20 +337,21 @@ func parseTime(s string) (time.Time, error) {
 // parseUTCMillis reads the form AWS Backup's events use,
 // 2006-01-02T15:04:05Z or 2006-01-02T15:04:05.000Z, when every field is in
 // range; anything else is left to time.Parse, which answers the same for
-// these (FuzzParseTime).
+// these (FuzzParseTime). It counts the days itself: time.Date, which
+// normalizes out-of-range fields and looks up the location, was most of
+// the cost of the three times of every event.
 func parseUTCMillis(s string) (time.Time, bool) {
 	if len(s) != 20 && (len(s) != 24 || s[19] != '.') || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
 		s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
 		return time.Time{}, false
 	}
-	ok := true
+	bad := 0 // a digit out of 0-9 makes it negative
 	num := func(i, n int) int {
 		v := 0
 		for _, c := range []byte(s[i : i+n]) {
-			if c < '0' || c > '9' {
-				ok = false
-			}
-			v = v*10 + int(c-'0')
+			d := int(c) - '0'
+			bad |= d | (9 - d)
+			v = v*10 + d
 		}
 		return v
 	}
@@ -352,14 +360,35 @@ func parseUTCMillis(s string) (time.Time, bool) {
 	if len(s) == 24 {
 		ms = num(20, 3)
 	}
-	if !ok || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+	if bad < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*1e6, time.UTC)
-	if t.Day() != d { // past the end of the month
-		return time.Time{}, false
+	return time.Unix(unixDays(y, mo, d)*86400+int64(h*3600+mi*60+sec), int64(ms)*1e6).UTC(), true
+}
+
+// daysIn returns the number of days of month mo (1-12) of year y.
+func daysIn(y, mo int) int {
+	if mo == 2 {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
 	}
-	return t, true
+	return 30 + (mo+mo/8)%2 // 31 in January, March, May, July, August, October, December
+}
+
+// unixDays returns the days from 1970-01-01 to the proleptic Gregorian
+// date y-mo-d, for y from 0 to 9999 (H. Hinnant's days_from_civil).
+func unixDays(y, mo, d int) int64 {
+	if mo <= 2 { // count years from March: February's leap day ends them
+		y--
+		mo += 12
+	}
+	y += 400 // keeps y positive: 400 years are 146097 days
+	era, yoe := y/400, y%400
+	doy := (153*(mo-3)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era*146097+doe) - 719468 - 146097
 }
 
 // flexInt decodes a JSON number or a string holding an integer.

@@ -2,6 +2,7 @@ package awsevent
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,6 +220,23 @@ func TestDelivered(t *testing.T) {
 	} {
 		if got := Delivered(c.detailType, c.state, c.status); got != c.want {
 			t.Errorf("Delivered(%q, %q, %q) = %v", c.detailType, c.state, c.status, got)
+		}
+	}
+}
+
+func TestParseUTCMillisEveryDay(t *testing.T) {
+	// Every day of years around the calendar's rules (leap years, century
+	// years, year 0), as time.Date counts them.
+	for _, y := range []int{0, 1, 4, 100, 400, 1900, 1969, 1970, 2000, 2023, 2024, 2100, 9999} {
+		for day := time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC); day.Year() == y; day = day.AddDate(0, 0, 1) {
+			want := day.Add(23*time.Hour + 59*time.Minute + 58*time.Second + 999*time.Millisecond)
+			s := want.Format("2006-01-02T15:04:05.000Z")
+			if got, ok := parseUTCMillis(s); !ok || got != want {
+				t.Fatalf("parseUTCMillis(%q) = %v, %v", s, got, ok)
+			}
+		}
+		if _, ok := parseUTCMillis(fmt.Sprintf("%04d-02-30T00:00:00Z", y)); ok {
+			t.Fatalf("accepted February 30th of %d", y)
 		}
 	}
 }

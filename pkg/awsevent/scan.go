@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -42,7 +43,12 @@ func (s *scanner) ws() {
 	}
 }
 
+// peek returns the next byte but whitespace, 0 at the end.
 func (s *scanner) peek() byte {
+	// Compact JSON has no whitespace: a check that inlines.
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i]
+	}
 	s.ws()
 	if s.i >= len(s.b) {
 		return 0
@@ -66,8 +72,11 @@ func (s *scanner) null() bool {
 	return false
 }
 
-// object calls field for each member; field must consume the value.
-func (s *scanner) object(field func(key []byte) error) error {
+// object calls member for each member of an object with the field among
+// first..last that its key selects (fNone for other keys); member must
+// consume the value. Without fields to select (first is fNone), only the
+// syntax is checked.
+func (s *scanner) object(first, last field, member func(f field) error) error {
 	if s.peek() != '{' {
 		return errFallback
 	}
@@ -76,21 +85,16 @@ func (s *scanner) object(field func(key []byte) error) error {
 		s.i++
 		return nil
 	}
+	prev := fNone
 	for {
-		if s.peek() != '"' {
-			return errFallback
-		}
-		key, err := s.rawString()
+		f, err := s.key(first, last, prev)
 		if err != nil {
 			return err
 		}
-		if s.peek() != ':' {
-			return errFallback
-		}
-		s.i++
-		if err := field(key); err != nil {
+		if err := member(f); err != nil {
 			return err
 		}
+		prev = f
 		switch s.peek() {
 		case ',':
 			s.i++
@@ -103,24 +107,54 @@ func (s *scanner) object(field func(key []byte) error) error {
 	}
 }
 
+// key reads a member's key and colon, and returns the field among
+// first..last it selects. It first tries the keys that usually follow
+// prev's (see successors): one comparison of bytes, when they match,
+// instead of a scan of the key and a search for it among the names.
+func (s *scanner) key(first, last, prev field) (field, error) {
+	if s.peek() != '"' {
+		return fNone, errFallback
+	}
+	if first != fNone {
+		for _, f := range successors[prev] {
+			if n := s.isNext(f); n > 0 && f >= first && f <= last {
+				s.i += n
+				return f, nil
+			}
+		}
+	}
+	k, err := s.rawString()
+	if err != nil {
+		return fNone, err
+	}
+	if s.peek() != ':' {
+		return fNone, errFallback
+	}
+	s.i++
+	if first == fNone {
+		return fNone, nil
+	}
+	return fieldOf(k, first, last), nil
+}
+
 // rawString returns a string's bytes when it has no escapes and is plain
 // printable ASCII (keys); otherwise it falls back.
 func (s *scanner) rawString() ([]byte, error) {
 	s.i++ // opening quote
 	start := s.i
-	if q := bytes.IndexByte(s.b[start:], '"'); q >= 0 && plain(s.b[start:start+q]) {
-		s.i = start + q + 1
-		return s.b[start : start+q], nil
+	if q := plainEnd(s.b, start); q < len(s.b) && s.b[q] == '"' {
+		s.i = q + 1
+		return s.b[start:q], nil
 	}
 	return nil, errFallback
 }
 
 // str decodes a string value; null leaves *dst alone.
 func (s *scanner) str(dst *string) error {
-	if s.null() {
-		return nil
-	}
-	if s.peek() != '"' {
+	if c := s.peek(); c != '"' {
+		if c == 'n' && s.lit("null") {
+			return nil
+		}
 		return errFallback
 	}
 	v, err := s.stringValue()
@@ -134,14 +168,16 @@ func (s *scanner) str(dst *string) error {
 func (s *scanner) stringValue() (string, error) {
 	s.i++
 	start := s.i
+	// Fastest: printable ASCII up to the closing quote.
+	q := plainEnd(s.b, start)
+	if q < len(s.b) && s.b[q] == '"' {
+		s.i = q + 1
+		return s.text(s.b[start:q]), nil
+	}
 	// Fast: no escapes (the first quote ends the string), no control
 	// characters, valid UTF-8.
 	if q := bytes.IndexByte(s.b[start:], '"'); q >= 0 {
 		raw := s.b[start : start+q]
-		if plain(raw) {
-			s.i = start + q + 1
-			return s.text(raw), nil
-		}
 		if bytes.IndexByte(raw, '\\') < 0 {
 			if hasControl(raw) {
 				return "", errFallback
@@ -231,33 +267,35 @@ func (s *scanner) text(raw []byte) string {
 
 // SWAR constants: a byte in each of the eight lanes of a word.
 const (
-	lanes1    = 0x0101010101010101
-	lanesHigh = 0x8080808080808080
-	lanesCtl  = 0x2020202020202020 // the first printable byte
-	lanesBack = 0x5c5c5c5c5c5c5c5c // backslash
+	lanes1     = 0x0101010101010101
+	lanesHigh  = 0x8080808080808080
+	lanesCtl   = 0x2020202020202020 // the first printable byte
+	lanesBack  = 0x5c5c5c5c5c5c5c5c // backslash
+	lanesQuote = 0x2222222222222222
 )
 
-// plain reports whether b is printable ASCII without a backslash: a JSON
-// string's contents that mean themselves. It reads eight bytes at a time:
-// (x - 0x20…20) | x has a lane's high bit set exactly when some lane is
-// below 0x20 or from 0x80 up (a borrow crosses lanes only from a lane
-// below 0x20), and (y - 0x01…01) &^ y, for y = x ^ 0x5c…5c, when some
-// lane of x is a backslash.
-func plain(b []byte) bool {
-	i := 0
+// plainEnd returns the index of the first byte of b from i on that is not
+// printable ASCII or is a quote or a backslash (len(b) if none): where a
+// string whose contents mean themselves ends, at its closing quote. It
+// reads eight bytes at a time: (x - 0x20…20) | x has a lane's high bit
+// set when the lane is below 0x20 or from 0x80 up, and (y - 0x01…01) &^ y,
+// for y = x ^ 0x22…22 or x ^ 0x5c…5c, when the lane is a quote or a
+// backslash. Lanes above such a lane may be flagged too (by a borrow), but
+// never one below it: the lowest flagged lane is the byte sought.
+func plainEnd(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		y := x ^ lanesBack
-		if (x-lanesCtl|x|(y-lanes1)&^y)&lanesHigh != 0 {
-			return false
+		q, bs := x^lanesQuote, x^lanesBack
+		if m := (x - lanesCtl | x | (q-lanes1)&^q | (bs-lanes1)&^bs) & lanesHigh; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for ; i < len(b); i++ {
-		if c := b[i]; c < 0x20 || c >= 0x80 || c == '\\' {
-			return false
+		if c := b[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return i
 		}
 	}
-	return true
+	return i
 }
 
 // hasControl reports whether b holds a byte below 0x20, eight bytes at a
@@ -351,7 +389,7 @@ func (s *scanner) skip(depth int) error {
 	}
 	switch c := s.peek(); {
 	case c == '{':
-		return s.object(func([]byte) error { return s.skip(depth + 1) })
+		return s.object(fNone, fNone, func(field) error { return s.skip(depth + 1) })
 	case c == '[':
 		s.i++
 		if s.peek() == ']' {
@@ -434,96 +472,231 @@ func (s *scanner) strings(dst *[]string) error {
 	}
 }
 
-// envelopeKeys and detailKeys are the JSON names of the fields decoded.
-var (
-	envelopeKeys = []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
-	detailKeys   = []string{"backupJobId", "copyJobId", "restoreJobId", "state", "status", "statusMessage", "resourceArn",
-		"sourceResourceArn", "recoveryPointArn", "backupVaultArn", "backupVaultName", "sourceBackupVaultArn",
-		"destinationBackupVaultArn", "createdResourceArn", "creationDate", "completionDate",
-		"destinationRecoveryPointArn", "backupSizeInBytes"}
+// field names a decoded field: the envelope's, then the detail's.
+type field uint8
+
+const (
+	fNone field = iota
+	fVersion
+	fID
+	fDetailType
+	fSource
+	fAccount
+	fTime
+	fRegion
+	fResources
+	fDetail
+	fBackupJobID
+	fCopyJobID
+	fRestoreJobID
+	fState
+	fStatus
+	fStatusMessage
+	fResourceArn
+	fSourceResourceArn
+	fRecoveryPointArn
+	fBackupVaultArn
+	fBackupVaultName
+	fSourceBackupVaultArn
+	fDestinationBackupVaultArn
+	fCreatedResourceArn
+	fCreationDate
+	fCompletionDate
+	fDestinationRecoveryPointArn
+	fBackupSizeInBytes
+	// Detail keys that Parse does not read, named so that key can expect
+	// the keys after them.
+	fBytesTransferred
+	fIamRoleArn
+	fResourceType
+	fStartBy
+	fExpectedCompletionDate
+	fPercentDone
+	fieldCount
+
+	firstEnvelope, lastEnvelope = fVersion, fDetail
+	firstDetail, lastDetail     = fBackupJobID, fPercentDone
 )
 
-// fieldName returns the name among names that a JSON key selects, as
-// encoding/json matches them (exactly, else case-insensitively), or ""
-// for a key that names no field. No two names fold to each other.
-func fieldName(k []byte, names []string) string {
-	if n := exactName(k); n != "" {
-		for _, m := range names { // names of this object only
-			if m == n {
-				return n
-			}
+// fieldNames are the fields' JSON names.
+var fieldNames = [fieldCount]string{fVersion: "version", fID: "id", fDetailType: "detail-type", fSource: "source",
+	fAccount: "account", fTime: "time", fRegion: "region", fResources: "resources", fDetail: "detail",
+	fBackupJobID: "backupJobId", fCopyJobID: "copyJobId", fRestoreJobID: "restoreJobId", fState: "state",
+	fStatus: "status", fStatusMessage: "statusMessage", fResourceArn: "resourceArn",
+	fSourceResourceArn: "sourceResourceArn", fRecoveryPointArn: "recoveryPointArn",
+	fBackupVaultArn: "backupVaultArn", fBackupVaultName: "backupVaultName",
+	fSourceBackupVaultArn: "sourceBackupVaultArn", fDestinationBackupVaultArn: "destinationBackupVaultArn",
+	fCreatedResourceArn: "createdResourceArn", fCreationDate: "creationDate", fCompletionDate: "completionDate",
+	fDestinationRecoveryPointArn: "destinationRecoveryPointArn", fBackupSizeInBytes: "backupSizeInBytes",
+	fBytesTransferred: "bytesTransferred", fIamRoleArn: "iamRoleArn", fResourceType: "resourceType",
+	fStartBy: "startBy", fExpectedCompletionDate: "expectedCompletionDate", fPercentDone: "percentDone"}
+
+// quotedKeys are the fields' names as a compact event spells its keys,
+// "name":, in eight-byte words (little-endian, the last one padded with
+// zeros), which isNext compares without a call to memequal.
+var quotedKeys = func() (q [fieldCount]struct {
+	words [4]uint64
+	n     int
+}) {
+	for f, name := range fieldNames {
+		k := []byte(`"` + name + `":`)
+		q[f].n = len(k)
+		for i, c := range k {
+			q[f].words[i/8] |= uint64(c) << (8 * (i % 8))
 		}
-		return ""
 	}
-	for _, n := range names {
-		if len(n) == len(k) && bytes.EqualFold(k, []byte(n)) {
-			return n
+	return q
+}()
+
+// isNext returns the length of f's quoted key if the bytes at s.i are it,
+// else 0.
+func (s *scanner) isNext(f field) int {
+	k := &quotedKeys[f]
+	if s.i+(k.n+7)&^7 > len(s.b) { // the last word would pass the end
+		return 0
+	}
+	b := s.b[s.i:]
+	i := 0
+	for ; i+8 <= k.n; i += 8 {
+		if binary.LittleEndian.Uint64(b[i:]) != k.words[i/8] {
+			return 0
 		}
 	}
-	return ""
+	if r := k.n - i; r > 0 && binary.LittleEndian.Uint64(b[i:])&(1<<(8*r)-1) != k.words[i/8] {
+		return 0
+	}
+	return k.n
 }
 
-// exactName returns the name of envelopeKeys or detailKeys that k spells
-// exactly: a switch, which the compiler turns into a search by length and
-// value, is several times faster than a loop over the names or a map.
-func exactName(k []byte) string {
+// successors are the keys that usually follow a key (fNone: the first of
+// an object), in the order of AWS's documented events, which the simulator
+// keeps: the envelope's, then those of Backup, Copy and Restore Job State
+// Change details.
+var successors = [fieldCount][]field{
+	fNone:       {fVersion, fBackupJobID, fCopyJobID},
+	fVersion:    {fID},
+	fID:         {fDetailType},
+	fDetailType: {fSource},
+	fSource:     {fAccount},
+	fAccount:    {fTime},
+	fTime:       {fRegion},
+	fRegion:     {fResources},
+	fResources:  {fDetail},
+
+	fBackupJobID:               {fBackupSizeInBytes, fBackupVaultArn, fState},
+	fCopyJobID:                 {fBackupSizeInBytes},
+	fRestoreJobID:              {fBackupSizeInBytes, fBackupVaultArn, fCreationDate},
+	fBackupSizeInBytes:         {fBackupVaultArn, fCreationDate},
+	fBackupVaultArn:            {fBackupVaultName, fRecoveryPointArn},
+	fBackupVaultName:           {fBytesTransferred},
+	fBytesTransferred:          {fCreationDate},
+	fCreationDate:              {fIamRoleArn, fState},
+	fIamRoleArn:                {fResourceArn, fPercentDone},
+	fResourceArn:               {fResourceType},
+	fResourceType:              {fState, fSourceBackupVaultArn, fStatus},
+	fSourceBackupVaultArn:      {fState, fDestinationBackupVaultArn},
+	fState:                     {fCompletionDate, fStatusMessage, fStartBy, fSourceBackupVaultArn},
+	fStatusMessage:             {fCompletionDate, fStartBy},
+	fCompletionDate:            {fStartBy, fDestinationBackupVaultArn},
+	fStartBy:                   {fPercentDone, fExpectedCompletionDate},
+	fExpectedCompletionDate:    {fPercentDone},
+	fDestinationBackupVaultArn: {fDestinationRecoveryPointArn},
+}
+
+// fieldOf returns the field among first..last (one object's) that a JSON
+// key selects, as encoding/json matches them (exactly, else
+// case-insensitively), or fNone for a key that names none of them. No two
+// names fold to each other.
+func fieldOf(k []byte, first, last field) field {
+	if f := exactField(k); f != fNone {
+		if f < first || f > last {
+			return fNone
+		}
+		return f
+	}
+	for f := first; f <= last; f++ {
+		if n := fieldNames[f]; len(n) == len(k) && bytes.EqualFold(k, []byte(n)) {
+			return f
+		}
+	}
+	return fNone
+}
+
+// exactField returns the field whose name k spells exactly: a switch,
+// which the compiler turns into a search by length and value, is several
+// times faster than a loop over the names or a map. It returns a number,
+// so that the callers' switches on it are jump tables, not a second
+// search among strings.
+func exactField(k []byte) field {
 	switch string(k) {
 	case "version":
-		return "version"
+		return fVersion
 	case "id":
-		return "id"
+		return fID
 	case "detail-type":
-		return "detail-type"
+		return fDetailType
 	case "source":
-		return "source"
+		return fSource
 	case "account":
-		return "account"
+		return fAccount
 	case "time":
-		return "time"
+		return fTime
 	case "region":
-		return "region"
+		return fRegion
 	case "resources":
-		return "resources"
+		return fResources
 	case "detail":
-		return "detail"
+		return fDetail
 	case "backupJobId":
-		return "backupJobId"
+		return fBackupJobID
 	case "copyJobId":
-		return "copyJobId"
+		return fCopyJobID
 	case "restoreJobId":
-		return "restoreJobId"
+		return fRestoreJobID
 	case "state":
-		return "state"
+		return fState
 	case "status":
-		return "status"
+		return fStatus
 	case "statusMessage":
-		return "statusMessage"
+		return fStatusMessage
 	case "resourceArn":
-		return "resourceArn"
+		return fResourceArn
 	case "sourceResourceArn":
-		return "sourceResourceArn"
+		return fSourceResourceArn
 	case "recoveryPointArn":
-		return "recoveryPointArn"
+		return fRecoveryPointArn
 	case "backupVaultArn":
-		return "backupVaultArn"
+		return fBackupVaultArn
 	case "backupVaultName":
-		return "backupVaultName"
+		return fBackupVaultName
 	case "sourceBackupVaultArn":
-		return "sourceBackupVaultArn"
+		return fSourceBackupVaultArn
 	case "destinationBackupVaultArn":
-		return "destinationBackupVaultArn"
+		return fDestinationBackupVaultArn
 	case "createdResourceArn":
-		return "createdResourceArn"
+		return fCreatedResourceArn
 	case "creationDate":
-		return "creationDate"
+		return fCreationDate
 	case "completionDate":
-		return "completionDate"
+		return fCompletionDate
 	case "destinationRecoveryPointArn":
-		return "destinationRecoveryPointArn"
+		return fDestinationRecoveryPointArn
 	case "backupSizeInBytes":
-		return "backupSizeInBytes"
+		return fBackupSizeInBytes
+	case "bytesTransferred":
+		return fBytesTransferred
+	case "iamRoleArn":
+		return fIamRoleArn
+	case "resourceType":
+		return fResourceType
+	case "startBy":
+		return fStartBy
+	case "expectedCompletionDate":
+		return fExpectedCompletionDate
+	case "percentDone":
+		return fPercentDone
 	}
-	return ""
+	return fNone
 }
 
 // fastDecode decodes an event into env, or returns errFallback.
@@ -541,25 +714,25 @@ func fastDecode(b []byte, env *envelope) error {
 // last, and no null after it). d is kept apart so that it need not be on
 // the heap.
 func (s *scanner) envelope(env *envelope, d *detail) (has bool, err error) {
-	err = s.object(func(k []byte) error {
-		switch fieldName(k, envelopeKeys) {
-		case "version":
+	err = s.object(firstEnvelope, lastEnvelope, func(f field) error {
+		switch f {
+		case fVersion:
 			return s.str(&env.Version)
-		case "id":
+		case fID:
 			return s.str(&env.ID)
-		case "detail-type":
+		case fDetailType:
 			return s.str(&env.DetailType)
-		case "source":
+		case fSource:
 			return s.str(&env.Source)
-		case "account":
+		case fAccount:
 			return s.str(&env.Account)
-		case "time":
+		case fTime:
 			return s.str(&env.Time)
-		case "region":
+		case fRegion:
 			return s.str(&env.Region)
-		case "resources":
+		case fResources:
 			return s.strings(&env.Resources)
-		case "detail":
+		case fDetail:
 			if s.null() {
 				has = false
 				return nil
@@ -585,41 +758,41 @@ func (s *scanner) envelope(env *envelope, d *detail) (has bool, err error) {
 }
 
 func (s *scanner) detail(d *detail) error {
-	return s.object(func(k []byte) error {
-		switch fieldName(k, detailKeys) {
-		case "backupJobId":
+	return s.object(firstDetail, lastDetail, func(f field) error {
+		switch f {
+		case fBackupJobID:
 			return s.str(&d.BackupJobID)
-		case "copyJobId":
+		case fCopyJobID:
 			return s.str(&d.CopyJobID)
-		case "restoreJobId":
+		case fRestoreJobID:
 			return s.str(&d.RestoreJobID)
-		case "state":
+		case fState:
 			return s.str(&d.State)
-		case "status":
+		case fStatus:
 			return s.str(&d.Status)
-		case "statusMessage":
+		case fStatusMessage:
 			return s.str(&d.StatusMessage)
-		case "resourceArn":
+		case fResourceArn:
 			return s.str(&d.ResourceArn)
-		case "sourceResourceArn":
+		case fSourceResourceArn:
 			return s.str(&d.SourceResourceArn)
-		case "recoveryPointArn":
+		case fRecoveryPointArn:
 			return s.str(&d.RecoveryPointArn)
-		case "backupVaultArn":
+		case fBackupVaultArn:
 			return s.str(&d.BackupVaultArn)
-		case "backupVaultName":
+		case fBackupVaultName:
 			return s.str(&d.BackupVaultName)
-		case "sourceBackupVaultArn":
+		case fSourceBackupVaultArn:
 			return s.str(&d.SourceBackupVaultArn)
-		case "destinationBackupVaultArn":
+		case fDestinationBackupVaultArn:
 			return s.str(&d.DestinationBackupVaultArn)
-		case "createdResourceArn":
+		case fCreatedResourceArn:
 			return s.str(&d.CreatedResourceArn)
-		case "creationDate":
+		case fCreationDate:
 			return s.str(&d.CreationDate)
-		case "completionDate":
+		case fCompletionDate:
 			return s.str(&d.CompletionDate)
-		case "destinationRecoveryPointArn":
+		case fDestinationRecoveryPointArn:
 			switch s.peek() {
 			case '"':
 				var v string
@@ -645,7 +818,7 @@ func (s *scanner) detail(d *detail) error {
 				return nil
 			}
 			return errFallback
-		case "backupSizeInBytes":
+		case fBackupSizeInBytes:
 			if s.null() {
 				return nil
 			}
@@ -659,13 +832,13 @@ func (s *scanner) detail(d *detail) error {
 				if v == "" {
 					return nil
 				}
-				f, err = strconv.ParseFloat(v, 64)
+				f, err = parseSize(v)
 			} else {
 				n, nerr := s.number()
 				if nerr != nil {
 					return nerr
 				}
-				f, err = strconv.ParseFloat(string(n), 64)
+				f, err = parseSize(n)
 			}
 			if err != nil {
 				return errFallback
@@ -675,4 +848,21 @@ func (s *scanner) detail(d *detail) error {
 		}
 		return s.skip(0)
 	})
+}
+
+// parseSize is strconv.ParseFloat(v, 64) for a backup's size: up to 15
+// digits, which a float64 holds exactly, it counts itself.
+func parseSize[T string | []byte](v T) (float64, error) {
+	if len(v) == 0 || len(v) > 15 {
+		return strconv.ParseFloat(string(v), 64)
+	}
+	n := int64(0)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return strconv.ParseFloat(string(v), 64)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), nil
 }

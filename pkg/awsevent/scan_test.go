@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -56,6 +57,9 @@ func TestFastPathOnSamples(t *testing.T) {
 		`{"detail":{"destinationRecoveryPointArn":null,"x":[1,{"y":[true,false,null,-0.5E+2]}]}}`,
 		`{"resources":null,"resources":["a","b"],"resources":[]}`,
 		` {"a":1} `,
+		// Keys next to the ones the scanner expects (successors).
+		`{"version":"0","versions":"1","id" :"x","detail-type":"y","Detail":{"backupJobId":"a","backupSizeInBytesX":"5","BACKUPVAULTARN":"v","bytesTransferred":{"state":"X"},"iamRoleArn":[1],"resourceArn" : "r","state":"S","startBy":null}}`,
+		`{"detail":{"copyJobId":"c","backupSizeInBytes":7,"creationDate":"d","iamRoleArn":"i","percentDone":"p","resourceType":"EFS","status":"s"}}`,
 	}
 	for _, s := range tricky {
 		if !checkAgrees(t, []byte(s)) {
@@ -120,5 +124,78 @@ func TestOwnAllKeepsValues(t *testing.T) {
 	ownAll(&none)
 	if none != "" {
 		t.Fatalf("ownAll of nothing: %q", none)
+	}
+}
+
+// fieldOf relies on no two names folding to each other (encoding/json
+// would pick either).
+func TestFieldNamesDoNotFold(t *testing.T) {
+	for f, n := range fieldNames[1:] {
+		for g, m := range fieldNames[1:] {
+			if f != g && bytes.EqualFold([]byte(n), []byte(m)) {
+				t.Errorf("%s and %s fold to each other", n, m)
+			}
+		}
+		if got := exactField([]byte(n)); got != field(f+1) {
+			t.Errorf("exactField(%s) = %d, want %d", n, got, f+1)
+		}
+	}
+}
+
+// plainEnd reads words; it must stop where a byte-by-byte scan stops.
+func TestPlainEnd(t *testing.T) {
+	special := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'}
+	for n := 0; n <= 24; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range special {
+				for _, from := range []int{0, 1, 5} {
+					b := []byte("arn:aws:backup:xarn:aws:backup:x"[:n])
+					b[pos] = c
+					want := from
+					for want < n && b[want] >= 0x20 && b[want] < 0x80 && b[want] != '"' && b[want] != '\\' {
+						want++
+					}
+					if got := plainEnd(b, from); from <= n && got != want {
+						t.Fatalf("plainEnd(%q, %d) = %d, want %d", b, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, v := range []string{"0", "7", "007", "1073741824", "999999999999999", "9999999999999999", "12345678901234567890",
+		"1.5", "1e3", "-4", "+4", "0x10", "", "1_000", "lots", "１"} {
+		want, wantErr := strconv.ParseFloat(v, 64)
+		got, err := parseSize(v)
+		gotB, errB := parseSize([]byte(v))
+		if got != want || gotB != want || (err == nil) != (wantErr == nil) || (errB == nil) != (wantErr == nil) {
+			t.Errorf("parseSize(%q) = %v, %v and %v, %v; ParseFloat: %v, %v", v, got, err, gotB, errB, want, wantErr)
+		}
+	}
+}
+
+// isNext must recognize exactly a field's quoted key and colon.
+func TestIsNext(t *testing.T) {
+	for f := fVersion; f < fieldCount; f++ {
+		key := `"` + fieldNames[f] + `":`
+		for _, tail := range []string{`"x","a":1}`, `{}}`, "12345678"} {
+			b := []byte(key + tail)
+			// Near the end it may leave the key to the slow path.
+			if n := (&scanner{b: b}).isNext(f); n != len(key) && (n != 0 || len(tail) >= 8) {
+				t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], b, n)
+			}
+			for i := range key {
+				c := bytes.Clone(b)
+				c[i] ^= 0x20
+				if n := (&scanner{b: c}).isNext(f); n != 0 {
+					t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], c, n)
+				}
+			}
+			if n := (&scanner{b: b[:len(key)-1]}).isNext(f); n != 0 {
+				t.Fatalf("isNext(%s) on %s = %d", fieldNames[f], b[:len(key)-1], n)
+			}
+		}
 	}
 }

@@ -20,13 +20,13 @@ type EventStats struct {
 
 // eventQueue holds emitted events until their delivery time.
 //
-// An event is recorded, not rendered, when its job changes state: the job,
-// the new state and the instant. It is rendered into JSON when delivered.
-// That is exact because a job never changes a field after the state that
-// first shows it (the size from RUNNING, the completion date, message and
-// new recovery point from the terminal state), and it makes a queued event
-// 40 pointer-free bytes instead of a kilobyte the garbage collector must
-// track; a dropped event is never rendered at all.
+// An event is rendered into JSON when its job changes state, while the
+// job and what it points to are still in the processor's caches: rendered
+// at delivery, minutes later, most of its cost was fetching them from
+// memory again (a job, its points, vaults, region and strings, scattered
+// over a heap of hundreds of megabytes). The JSON waits in chunks of
+// bytes, which the garbage collector need not scan, and a queued event is
+// 32 pointer-free bytes; a dropped or filtered event is never rendered.
 //
 // Events are kept in one bucket per delivery instant (a 5-minute batch
 // boundary); a bucket is sorted by arrival when it is delivered, which is
@@ -38,23 +38,33 @@ type eventQueue struct {
 	seq     uint64
 	scratch []pendingEvent
 	spare   [][]pendingEvent // emptied buckets, for reuse
-	buf     []byte           // DeliverEventsTo renders here, again and again
+	buf     []byte           // DeliverEventsTo copies each event here
+	chunks  []eventChunk     // the rendered events, by pendingEvent.chunk
+	free    []uint32         // chunks that hold no pending event
+	cur     uint32           // the chunk events are rendered into
 	stats   EventStats
 	pending int
 }
 
+// eventChunk holds rendered events.
+type eventChunk struct {
+	b    []byte
+	refs int // deliveries of its events still to come
+}
+
+// chunkSize is the usual size of an eventChunk: about 70 events. Up to
+// maxFreeChunks empty chunks keep their memory.
+const (
+	chunkSize     = 64 << 10
+	maxFreeChunks = 64
+)
+
 type pendingEvent struct {
 	arrival int64 // Unix ns: when it reached the bus; orders a batch
 	seq     uint64
-	at      int64  // Unix ns: when the job changed state
-	ref     uint32 // the job's index in World.jobs
-	step    uint32 // the job's step counter then: selects the event's id
-	state   uint8  // index in eventStates
+	chunk   uint32 // the eventChunk holding its JSON
+	off, n  uint32 // where in the chunk
 }
-
-// eventStates are the job states an event can report.
-var eventStates = []engine.JobState{engine.JobCreated, engine.JobPending, engine.JobRunning,
-	engine.JobCompleted, engine.JobFailed, engine.JobAborted, engine.JobExpired}
 
 func (q *eventQueue) init() {
 	q.buckets = map[int64][]pendingEvent{}
@@ -80,7 +90,7 @@ func (w *World) emit(j *job) {
 		q.stats.Dropped++
 		return
 	}
-	e := pendingEvent{at: w.now.UnixNano(), ref: uint32(j.seq), step: j.step, state: uint8(slices.Index(eventStates, j.state))}
+	e := q.render(w, j)
 	delay := s.between(0, f.EventMaxDelay)
 	if s.chance(f.EventReorder) {
 		q.stats.Reordered++
@@ -136,6 +146,55 @@ func (q *eventQueue) push(w *World, delay time.Duration, e pendingEvent) {
 	}
 	q.buckets[at] = append(b, e)
 	q.pending++
+	q.chunks[e.chunk].refs++
+}
+
+// render renders the event of j's transition to its current state into
+// the current chunk, or a new one when it is full.
+func (q *eventQueue) render(w *World, j *job) pendingEvent {
+	if len(q.chunks) == 0 || len(q.chunks[q.cur].b) > chunkSize-4<<10 {
+		q.newChunk()
+	}
+	c := &q.chunks[q.cur]
+	off := len(c.b)
+	c.b = w.render(c.b, j, w.now.UnixNano()) // may grow past chunkSize: offsets stay valid
+	return pendingEvent{chunk: q.cur, off: uint32(off), n: uint32(len(c.b) - off)}
+}
+
+// newChunk makes a free or new chunk the current one. The current one, if
+// no event in it is pending, is free at once.
+func (q *eventQueue) newChunk() {
+	if len(q.chunks) > 0 && q.chunks[q.cur].refs == 0 {
+		q.chunks[q.cur].b = q.chunks[q.cur].b[:0]
+		return
+	}
+	if n := len(q.free); n > 0 {
+		q.cur = q.free[n-1]
+		q.free = q.free[:n-1]
+		if c := &q.chunks[q.cur]; c.b == nil {
+			c.b = make([]byte, 0, chunkSize)
+		}
+		return
+	}
+	q.chunks = append(q.chunks, eventChunk{b: make([]byte, 0, chunkSize)})
+	q.cur = uint32(len(q.chunks) - 1)
+}
+
+// bytes returns e's JSON; done releases it once it is copied away.
+func (q *eventQueue) bytes(e pendingEvent) []byte {
+	return q.chunks[e.chunk].b[e.off : e.off+e.n]
+}
+
+func (q *eventQueue) done(e pendingEvent) {
+	c := &q.chunks[e.chunk]
+	c.refs--
+	if c.refs == 0 && e.chunk != q.cur {
+		c.b = c.b[:0]
+		if len(q.free) >= maxFreeChunks {
+			c.b = nil // the collector's, after a burst of events
+		}
+		q.free = append(q.free, e.chunk)
+	}
 }
 
 // take moves the events due at now, in delivery order, onto dst.
@@ -160,37 +219,19 @@ func (q *eventQueue) take(now int64, dst []pendingEvent) []pendingEvent {
 	return dst
 }
 
-// render appends the EventBridge JSON of e.
-func (w *World) render(b []byte, e pendingEvent) []byte {
-	j := w.jobs[e.ref]
-	s := w.stream(j.key.num(uint64(e.step)))
-	st, at := eventStates[e.state], time.Unix(0, e.at).UTC()
+// render appends the EventBridge JSON of the event of j's transition to
+// its current state at the instant at (Unix ns).
+func (w *World) render(b []byte, j *job, at int64) []byte {
+	s := w.stream(j.key.num(uint64(j.step)))
 	switch j.kind {
 	case engine.KindBackup:
-		b = renderBackup(b, j, st, at, &s)
+		b = renderBackup(b, j, j.state, at, &s)
 	case engine.KindCopy:
-		b = renderCopy(b, j, st, at, &s)
+		b = renderCopy(b, j, j.state, at, &s)
 	default:
-		b = renderRestore(b, j, st, at, &s)
-	}
-	if j.state.Terminal() && j.frag != nil {
-		// Only a late duplicate could still need it: recycle.
-		if len(w.fragPool) < 1<<16 {
-			w.fragPool = append(w.fragPool, j.frag[:0])
-		}
-		j.frag = nil
+		b = renderRestore(b, j, j.state, at, &s)
 	}
 	return append(b, '}', '}')
-}
-
-// fragBuf returns an empty buffer for a job's cached event fields.
-func (w *World) fragBuf() []byte {
-	if n := len(w.fragPool); n > 0 {
-		b := w.fragPool[n-1]
-		w.fragPool = w.fragPool[:n-1]
-		return b
-	}
-	return make([]byte, 0, 512)
 }
 
 // DeliverEvents returns the events whose delivery time has come, as the
@@ -206,13 +247,17 @@ func (w *World) DeliverEvents() [][]byte {
 		return nil
 	}
 	out := make([][]byte, len(due))
-	buf := make([]byte, 0, 1200*len(due))
+	n := 0
+	for _, e := range due {
+		n += int(e.n)
+	}
+	buf := make([]byte, 0, n)
 	for i, e := range due {
 		start := len(buf)
-		buf = w.render(buf, e)
+		buf = append(buf, q.bytes(e)...)
+		q.done(e)
 		out[i] = buf[start:len(buf):len(buf)]
 	}
-	// The events stay valid if buf grew: each slice keeps its own array.
 	q.scratch = due[:0]
 	return out
 }
@@ -233,7 +278,8 @@ func (w *World) DeliverEventsTo(fn func(event []byte)) {
 	w.mu.Unlock()
 	for _, e := range due {
 		w.mu.Lock()
-		buf = w.render(buf[:0], e)
+		buf = append(buf[:0], q.bytes(e)...) // fn may render more events into the chunk
+		q.done(e)
 		w.mu.Unlock()
 		fn(buf)
 	}

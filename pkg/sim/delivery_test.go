@@ -310,3 +310,26 @@ func TestEventRule(t *testing.T) {
 		t.Errorf("the rule first saw %q", seen[0])
 	}
 }
+
+// Rendered events wait in chunks; after a burst is delivered, at most
+// maxFreeChunks empty chunks keep their memory.
+func TestEventChunksAfterBurst(t *testing.T) {
+	const n = 6000
+	w := fleetWorld(2, Faults{EventBatch: 5 * time.Minute}, n)
+	events := driveFleet(w, n, 12*time.Hour)
+	if w.PendingEvents() != 0 || len(events) < 4*n {
+		t.Fatalf("%d events delivered, %d pending", len(events), w.PendingEvents())
+	}
+	kept := 0
+	for _, c := range w.ev.chunks {
+		if c.refs != 0 {
+			t.Fatalf("a chunk still counts %d events", c.refs)
+		}
+		if c.b != nil {
+			kept++
+		}
+	}
+	if len(w.ev.chunks) <= maxFreeChunks+1 || kept > maxFreeChunks+1 {
+		t.Fatalf("%d chunks, %d with memory", len(w.ev.chunks), kept)
+	}
+}

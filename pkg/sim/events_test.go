@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -320,6 +322,44 @@ func TestPlainPrefix(t *testing.T) {
 					t.Fatalf("plainPrefix(%q) = %d, want %d", b, got, want)
 				}
 			}
+		}
+	}
+}
+
+// appendUnixISO must write what appendISO writes for the same instant.
+func TestAppendUnixISO(t *testing.T) {
+	check := func(ns int64) {
+		t.Helper()
+		for _, millis := range []bool{false, true} {
+			if got, want := string(appendUnixISO(nil, ns, millis)), string(appendISO(nil, time.Unix(0, ns), millis)); got != want {
+				t.Fatalf("appendUnixISO(%d, %v) = %s, appendISO %s", ns, millis, got, want)
+			}
+		}
+	}
+	for _, ns := range []int64{0, 1, 999_999, 1_000_000, 86_399_999_999_999, 86_400e9, -1, -86_400e9 - 1, math.MaxInt64, math.MinInt64} {
+		check(ns)
+	}
+	// Every day from 1970 to 2259 (leap years; 2100 and 2200 are not), at a
+	// varying time of day.
+	for ns, i := int64(0), int64(0); ns < 290*365*86_400e9; ns, i = ns+86_400e9, i+1 {
+		check(ns + i*7_777_777_777%86_400e9)
+	}
+}
+
+// An event's id is its stream's next two numbers as a version 4 UUID.
+func TestAppendUUID(t *testing.T) {
+	w := New(Config{Seed: 3, Start: t0})
+	for i := range 1000 {
+		s := w.stream(key(i))
+		draw := s
+		hi, lo := draw.u64(), draw.u64()
+		want := fmt.Sprintf("%08x-%04x-4%03x-%x%03x-%012x", hi>>32, hi>>16&0xffff, hi&0xfff, 8|lo>>60&3, lo>>48&0xfff, lo&(1<<48-1))
+		upper := s
+		if got := string(s.appendUUID([]byte("x"), false)); got != "x"+want {
+			t.Fatalf("appendUUID = %s, want x%s", got, want)
+		}
+		if got := upper.uuid(true); got != strings.ToUpper(want) {
+			t.Fatalf("uuid(true) = %s, want %s", got, strings.ToUpper(want))
 		}
 	}
 }

@@ -43,11 +43,6 @@ type job struct {
 	step    uint32
 	key     key // identifies the job in random decisions
 	rng     stream
-	// frag caches the rendered JSON of the fields that stay the same in
-	// all of the job's events; fragA and fragB split it where varying
-	// fields go in between. Dropped when the job ends.
-	frag         []byte
-	fragA, fragB int32
 	// plan for the current run, decided when it starts RUNNING
 	outcome engine.JobState
 	failMsg string

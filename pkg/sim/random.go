@@ -100,32 +100,31 @@ func (s *stream) uuid(upper bool) string {
 	return string(s.appendUUID(b[:0], upper))
 }
 
-// appendUUID appends a UUID without allocating a string.
+// appendUUID appends a UUID without allocating a string. It fills an
+// array and appends it once: an append per digit was a fifth of the cost
+// of rendering an event.
 func (s *stream) appendUUID(b []byte, upper bool) []byte {
 	digits := hexDigits
 	if upper {
 		digits = hexUpper
 	}
 	hi, lo := s.p.Uint64(), s.p.Uint64()
-	for i := 0; i < 32; i++ {
-		if i == 8 || i == 12 || i == 16 || i == 20 {
-			b = append(b, '-')
+	hi = hi&^(0xf<<12) | 4<<12 // version 4: the 13th digit
+	lo = lo&^(0xc<<60) | 8<<60 // RFC 4122 variant: the 17th digit is 8-b
+	var u [36]byte
+	hex := func(v uint64, from, to int) { // v's last to-from digits into u[from:to]
+		for i := to - 1; i >= from; i-- {
+			u[i] = digits[v&0xf]
+			v >>= 4
 		}
-		var nib uint64
-		if i < 16 {
-			nib = hi >> (60 - 4*i) & 0xf
-		} else {
-			nib = lo >> (60 - 4*(i-16)) & 0xf
-		}
-		switch i {
-		case 12:
-			nib = 4 // version 4
-		case 16:
-			nib = 8 | nib&3 // RFC 4122 variant
-		}
-		b = append(b, digits[nib])
 	}
-	return b
+	hex(hi>>32, 0, 8)
+	hex(hi>>16, 9, 13)
+	hex(hi, 14, 18)
+	hex(lo>>48, 19, 23)
+	hex(lo, 24, 36)
+	u[8], u[13], u[18], u[23] = '-', '-', '-', '-'
+	return append(b, u[:]...)
 }
 
 // hexID renders n random lowercase hex digits (EFS ids: fs- + 17 digits).

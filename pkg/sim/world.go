@@ -67,8 +67,7 @@ type World struct {
 	callSeq  map[key]uint64
 	mismatch []TokenMismatch
 
-	ev       eventQueue
-	fragPool [][]byte // spare buffers for job.frag
+	ev eventQueue
 }
 
 // RootID is the id of the simulated Organization's root.
