@@ -45,7 +45,7 @@ type World struct {
 	caller  string
 	copyMax int
 
-	timers minHeap[timer]
+	timers timerHeap
 	tseq   uint64
 
 	ous      map[string]*ou
@@ -123,7 +123,6 @@ func New(cfg Config) *World {
 		now:       start.UTC(),
 		caller:    caller,
 		copyMax:   copyMax,
-		timers:    minHeap[timer]{less: timerLess},
 		ous:       map[string]*ou{},
 		accounts:  map[string]*account{},
 		regions:   map[engine.Loc]*region{},
@@ -204,13 +203,6 @@ const (
 	tAutoDay                          // 05:00 UTC: the EFS automatic backup plan fires
 	tAutoJob                          // one automatic backup job is created
 )
-
-func timerLess(a, b *timer) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
-}
 
 func (w *World) schedule(at time.Time, t timer) {
 	if at.Before(w.now) {
