@@ -352,7 +352,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if src == nil {
 		return engine.StartedJob{}, notFoundVault("start copy from", l, req.SourceVaultName)
 	}
-	p := w.rps[req.RecoveryPointArn]
+	p := w.findPoint(req.RecoveryPointArn)
 	if p == nil || p.gone || p.vault != src {
 		return engine.StartedJob{}, apiError(ErrResourceNotFound, step(),
 			"Recovery point %s not found in backup vault %s", req.RecoveryPointArn, req.SourceVaultName)
@@ -423,7 +423,7 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 	if _, err := w.call(ctx, op, l); err != nil {
 		return engine.JobUpdate{}, err
 	}
-	j := w.jobByID[jobID]
+	j := w.findJob(jobID)
 	if j == nil || j.kind != kind || j.loc() != l {
 		return engine.JobUpdate{}, apiError(ErrResourceNotFound, "describe "+string(kind)+" job "+jobID+" in "+l.String(),
 			"Cannot find %s job with ID %s", kind, jobID)
@@ -495,7 +495,7 @@ func (w *World) point(l engine.Loc, vaultName, arn, step string) (*recoveryPoint
 	if v == nil {
 		return nil, notFoundVault(step+" "+arn+" in", l, vaultName)
 	}
-	p := w.rps[arn]
+	p := w.findPoint(arn)
 	if p == nil || p.gone || p.vault != v {
 		return nil, apiError(ErrResourceNotFound, step+" "+arn+" in "+l.String(),
 			"Recovery point %s not found in backup vault %s", arn, vaultName)
@@ -511,7 +511,7 @@ func (a *BackupAPI) RecoveryPointTags(ctx context.Context, l engine.Loc, arn str
 	if _, err := w.call(ctx, "ListTags", l); err != nil {
 		return nil, err
 	}
-	p := w.rps[arn]
+	p := w.findPoint(arn)
 	if p == nil || p.gone || p.vault.loc != l {
 		return nil, apiError(ErrResourceNotFound, "list tags of "+arn+" in "+l.String(), "Recovery point %s not found", arn)
 	}

@@ -101,7 +101,7 @@ func (w *World) jobID(k key, upper bool) string {
 	for i := uint64(0); ; i++ {
 		s := w.stream(k.num(i))
 		id := s.uuid(upper)
-		if w.jobByID[id] == nil {
+		if w.findJob(id) == nil {
 			return id
 		}
 	}
@@ -112,7 +112,7 @@ func (w *World) addJob(j *job) {
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
-	w.jobByID[j.id] = j
+	w.jobIdx.put(j.id, uint32(j.seq), w.jobName)
 	if j.token != "" {
 		w.tokens[tokenKey(j.kind, j.loc(), j.token)] = uint32(j.seq)
 	}
@@ -539,7 +539,7 @@ func (w *World) completeCopy(j *job) {
 func (w *World) StopBackupJob(l engine.Loc, jobID string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j := w.jobByID[jobID]
+	j := w.findJob(jobID)
 	if j == nil || j.kind != engine.KindBackup || j.loc() != l || j.state.Terminal() {
 		return false
 	}

@@ -55,9 +55,9 @@ type World struct {
 	resources map[string]*resource // by resource ARN: the one-job-per-resource lock
 	jobs      []*job               // every job, in creation order
 	fsList    []*fileSystem        // every file system, in creation order
-	jobByID   map[string]*job
-	tokens    map[key]uint32            // newest job (index in jobs) per tokenKey
-	rps       map[string]*recoveryPoint // the listed (not gone) points by ARN
+	jobIdx    hashIndex            // finds jobs by id
+	tokens    map[key]uint32       // newest job (index in jobs) per tokenKey
+	rpIdx     hashIndex            // finds the listed (not gone) points by ARN
 	rpList    []*recoveryPoint
 	tagSets   map[key]tagSet     // interned tag sets by tagsKey
 	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
@@ -127,9 +127,9 @@ func New(cfg Config) *World {
 		accounts:  map[string]*account{},
 		regions:   map[engine.Loc]*region{},
 		resources: map[string]*resource{},
-		jobByID:   map[string]*job{},
+		jobIdx:    newHashIndex(),
 		tokens:    map[key]uint32{},
-		rps:       map[string]*recoveryPoint{},
+		rpIdx:     newHashIndex(),
 		tagSets:   map[key]tagSet{},
 		lifecycle: map[int64][]uint32{},
 		slots:     map[slotKey]*copySlots{},

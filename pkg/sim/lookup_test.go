@@ -1,0 +1,38 @@
+package sim
+
+import "testing"
+
+// TestHashIndexClash checks that two strings with one hash stay apart. No
+// real collision is at hand, so the test plants one: it points "b"'s hash
+// at record 0, whose name is "a", as a colliding "a" would have.
+func TestHashIndexClash(t *testing.T) {
+	names := []string{"a", "b", "c"}
+	name := func(i uint32) string { return names[i] }
+	x := newHashIndex()
+	x.put("a", 0, name)
+	x.byHash[strHash("b")] = 0
+	x.put("b", 1, name)
+	if len(x.clash) != 1 {
+		t.Fatalf("clash holds %d strings, want 1 (b)", len(x.clash))
+	}
+	for s, want := range map[string]uint32{"a": 0, "b": 1} {
+		if i, ok := x.get(s, name); !ok || i != want {
+			t.Errorf("get(%q) = %d, %v; want %d", s, i, ok, want)
+		}
+	}
+	if _, ok := x.get("c", name); ok {
+		t.Error("get(c) found a record that was never put")
+	}
+	x.del("b", name)
+	if _, ok := x.get("b", name); ok || len(x.clash) != 0 {
+		t.Errorf("b still found after del (clash %d)", len(x.clash))
+	}
+	// The planted hash of b now names a, which must not answer for b.
+	if i, ok := x.get("a", name); !ok || i != 0 {
+		t.Errorf("get(a) = %d, %v after del(b); want 0", i, ok)
+	}
+	x.del("a", name)
+	if _, ok := x.get("a", name); ok {
+		t.Error("a still found after del")
+	}
+}
