@@ -100,32 +100,34 @@ func (s *stream) uuid(upper bool) string {
 	return string(s.appendUUID(b[:0], upper))
 }
 
-// appendUUID appends a UUID without allocating a string.
+// appendUUID appends a UUID without allocating a string. It sets the
+// version and variant bits in the two words first and then writes each
+// group's digits from a shift, with no per-digit branches: the simulator
+// makes a UUID for every job, recovery point and event.
 func (s *stream) appendUUID(b []byte, upper bool) []byte {
 	digits := hexDigits
 	if upper {
 		digits = hexUpper
 	}
 	hi, lo := s.p.Uint64(), s.p.Uint64()
-	for i := 0; i < 32; i++ {
-		if i == 8 || i == 12 || i == 16 || i == 20 {
-			b = append(b, '-')
-		}
-		var nib uint64
-		if i < 16 {
-			nib = hi >> (60 - 4*i) & 0xf
-		} else {
-			nib = lo >> (60 - 4*(i-16)) & 0xf
-		}
-		switch i {
-		case 12:
-			nib = 4 // version 4
-		case 16:
-			nib = 8 | nib&3 // RFC 4122 variant
-		}
-		b = append(b, digits[nib])
+	hi = hi&^(0xf<<12) | 4<<12   // digit 12: version 4
+	lo = lo&^(0xc<<60) | 0x8<<60 // digit 16: RFC 4122 variant (8|x&3)
+	var u [36]byte
+	putHex(u[0:8], hi>>32, digits)
+	putHex(u[9:13], hi>>16, digits)
+	putHex(u[14:18], hi, digits)
+	putHex(u[19:23], lo>>48, digits)
+	putHex(u[24:36], lo, digits)
+	u[8], u[13], u[18], u[23] = '-', '-', '-', '-'
+	return append(b, u[:]...)
+}
+
+// putHex fills dst with the len(dst) low hex digits of v.
+func putHex(dst []byte, v uint64, digits string) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = digits[v&0xf]
+		v >>= 4
 	}
-	return b
 }
 
 // hexID renders n random lowercase hex digits (EFS ids: fs- + 17 digits).
