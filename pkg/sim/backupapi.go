@@ -388,7 +388,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		resourceArn: p.resourceArn(),
 		fsID:        p.fsID(),
 		fs:          p.job.fs,
-		dstRegion:   dst.Region,
+		dst:         w.copyQuota(l.Account, dst.Region),
 		vaultArn:    req.DestinationBackupVaultArn,
 		srcVault:    src,
 		srcPoint:    p,

@@ -21,7 +21,7 @@ type job struct {
 	resourceArn string
 	fsID        string
 	fs          *fileSystem // nil if the file system was unknown at the start
-	dstRegion   string      // copy: the destination vault's Region
+	dst         *copySlots  // copy: the quota of its account into the destination vault's Region
 	vault       *vault      // backup: target; copy: destination (nil if it did not exist)
 	vaultArn    string      // backup: target; copy: destination, as requested
 	srcVault    *vault      // copy, restore
@@ -78,8 +78,10 @@ type resource struct {
 type slotKey struct{ account, region string }
 
 // copySlots is AWS's quota of concurrent copy jobs per account into one
-// destination Region.
+// destination Region. A copy job points to its quota (job.dst) from the
+// start: acquire and release then need no lookup keyed by two strings.
 type copySlots struct {
+	region  string // the destination Region
 	used    int
 	waiting []*job
 }
@@ -207,12 +209,7 @@ func (w *World) acquire(j *job) {
 // that waited starts at AWS's next retry, "at least every 10 minutes".
 func (w *World) acquired(j *job, waited bool) {
 	if j.kind == engine.KindCopy {
-		k := slotKey{j.loc().Account, j.vaultRegion()}
-		s := w.slots[k]
-		if s == nil {
-			s = &copySlots{}
-			w.slots[k] = s
-		}
+		s := j.dst
 		if s.used >= w.copyMax {
 			s.waiting = append(s.waiting, j)
 			return
@@ -240,7 +237,7 @@ func (w *World) stepIn(j *job, d time.Duration) {
 func (w *World) release(j *job) {
 	if j.slot {
 		j.slot = false
-		s := w.slots[slotKey{j.loc().Account, j.vaultRegion()}]
+		s := j.dst
 		s.used--
 		for len(s.waiting) > 0 {
 			next := s.waiting[0]
@@ -281,7 +278,18 @@ func (w *World) unwait(j *job) {
 }
 
 // vaultRegion is the Region of a copy's destination vault.
-func (j *job) vaultRegion() string { return j.dstRegion }
+func (j *job) vaultRegion() string { return j.dst.region }
+
+// copyQuota returns the copy quota of account into region.
+func (w *World) copyQuota(account, region string) *copySlots {
+	k := slotKey{account, region}
+	s := w.slots[k]
+	if s == nil {
+		s = &copySlots{region: region}
+		w.slots[k] = s
+	}
+	return s
+}
 
 // jobFS returns the job's file system if it exists (nil once deleted).
 func (w *World) jobFS(j *job) *fileSystem {
