@@ -54,12 +54,21 @@ func (w *World) call(ctx context.Context, op string, l engine.Loc) (*region, err
 	if err := w.count(ctx, op, l); err != nil {
 		return nil, err
 	}
-	a := w.accounts[l.Account]
+	r := w.known(l)
+	var a *account
+	if r != nil {
+		a = r.acct
+	} else {
+		a = w.accounts[l.Account]
+	}
 	if a == nil || a.denied || a.status != "ACTIVE" {
 		return nil, apiError(ErrAccessDenied, op+" in "+l.String(),
 			"User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/%s", l.Account, w.caller)
 	}
-	return w.region(l), nil
+	if r == nil {
+		r = w.region(l)
+	}
+	return r, nil
 }
 
 // EFSOptIn reports the EFS opt-in (DescribeRegionSettings).

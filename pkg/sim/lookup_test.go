@@ -1,6 +1,10 @@
 package sim
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/efskeeper/efskeeper/pkg/engine"
+)
 
 // TestHashIndexClash checks that two strings with one hash stay apart. No
 // real collision is at hand, so the test plants one: it points "b"'s hash
@@ -34,5 +38,36 @@ func TestHashIndexClash(t *testing.T) {
 	x.del("a", name)
 	if _, ok := x.get("a", name); ok {
 		t.Error("a still found after del")
+	}
+}
+
+// TestRegionCache checks that the remembered Region (World.known) never
+// answers for another place, and that account changes made after a
+// Region was remembered still decide the next call.
+func TestRegionCache(t *testing.T) {
+	w := testWorld(t, Faults{}, gib)
+	b := w.Backup()
+	if _, err := b.ListVaults(ctx, locA); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := b.ListVaults(ctx, locDR)
+	if err != nil || len(vs) != 1 || vs[0].Name != "dr" {
+		t.Fatalf("ListVaults(%v) after %v = %v, %v; want the dr vault", locDR, locA, vs, err)
+	}
+	if _, err := b.ListVaults(ctx, locA); err != nil {
+		t.Fatal(err)
+	}
+	w.DenyAccess(locA.Account, true)
+	if _, err := b.ListVaults(ctx, locA); awsCode(err) != ErrAccessDenied {
+		t.Fatalf("after DenyAccess: %v, want %s", err, ErrAccessDenied)
+	}
+	w.DenyAccess(locA.Account, false)
+	w.SetAccountStatus(locA.Account, "SUSPENDED")
+	if _, err := b.ListVaults(ctx, locA); awsCode(err) != ErrAccessDenied {
+		t.Fatalf("suspended account: %v, want %s", err, ErrAccessDenied)
+	}
+	unknown := engine.Loc{Account: "999999999999", Region: locA.Region}
+	if _, err := b.ListVaults(ctx, unknown); awsCode(err) != ErrAccessDenied {
+		t.Fatalf("unknown account: %v, want %s", err, ErrAccessDenied)
 	}
 }

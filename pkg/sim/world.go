@@ -51,6 +51,8 @@ type World struct {
 	ous      map[string]*ou
 	accounts map[string]*account
 	regions  map[engine.Loc]*region
+	// lastRegion is the Region known found last (see known).
+	lastRegion *region
 
 	resources map[string]*resource // by resource ARN: the one-job-per-resource lock
 	jobs      []*job               // every job, in creation order
@@ -97,6 +99,7 @@ type region struct {
 	fss       map[string]*fileSystem
 	plan      *autoPlan
 	net       *network
+	acct      *account         // the account (World.accounts never replaces one)
 	tokenless uint64           // jobs started without an idempotency token
 	env       [3]envelopeParts // by job kind: backup, copy, restore
 	w         *World
@@ -317,13 +320,30 @@ func (w *World) mustAccount(id string) *account {
 // region returns the state of l, creating it (and the account, under the
 // root) when the world has not seen it yet.
 func (w *World) region(l engine.Loc) *region {
-	r := w.regions[l]
+	r := w.known(l)
 	if r == nil {
-		if w.accounts[l.Account] == nil {
-			w.accounts[l.Account] = w.newAccount(l.Account, RootID)
+		a := w.accounts[l.Account]
+		if a == nil {
+			a = w.newAccount(l.Account, RootID)
+			w.accounts[l.Account] = a
 		}
-		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, w: w}
+		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, acct: a, w: w}
 		w.regions[l] = r
+	}
+	return r
+}
+
+// known returns the state of l, nil if the world has not seen it yet. It
+// remembers the last (account, Region) it found: callers work a Region at
+// a time, and every API call looks its Region up (often twice), which in
+// World.regions means hashing both strings of the Loc.
+func (w *World) known(l engine.Loc) *region {
+	if r := w.lastRegion; r != nil && r.loc == l {
+		return r
+	}
+	r := w.regions[l]
+	if r != nil {
+		w.lastRegion = r
 	}
 	return r
 }
