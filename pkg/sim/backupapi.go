@@ -18,7 +18,8 @@ var _ engine.Backup = (*BackupAPI)(nil)
 // Backup returns the AWS Backup port.
 func (w *World) Backup() *BackupAPI { return &BackupAPI{w: w} }
 
-// principal is the IAM principal the ports act as in an account.
+// principal is the IAM principal the ports act as in an account. (The hot
+// paths read it from their Region's account, region.acct.)
 func (w *World) principal(account string) string {
 	if a := w.accounts[account]; a != nil {
 		return a.principal
@@ -366,7 +367,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		return engine.StartedJob{}, apiError(ErrResourceNotFound, step(),
 			"Recovery point %s not found in backup vault %s", req.RecoveryPointArn, req.SourceVaultName)
 	}
-	if src.denies("backup:StartCopyJob", w.principal(l.Account)) {
+	if src.denies("backup:StartCopyJob", r.acct.principal) {
 		return engine.StartedJob{}, apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:StartCopyJob on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), src.arn)
@@ -542,7 +543,8 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	step := func() string { return "delete recovery point " + arn + " in " + l.String() } // see StartBackup
-	if _, err := w.call(ctx, "DeleteRecoveryPoint", l); err != nil {
+	r, err := w.call(ctx, "DeleteRecoveryPoint", l)
+	if err != nil {
 		return err
 	}
 	p, err := w.point(l, vaultName, arn, "delete recovery point")
@@ -553,7 +555,7 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 		return nil
 	}
 	v := p.vault
-	if v.denies("backup:DeleteRecoveryPoint", w.principal(l.Account)) {
+	if v.denies("backup:DeleteRecoveryPoint", r.acct.principal) {
 		return apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:DeleteRecoveryPoint on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), v.arn)

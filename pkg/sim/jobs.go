@@ -484,7 +484,7 @@ func (w *World) copyStep(j *job) {
 func (w *World) copyBlocker(j *job) string {
 	dst := w.vaultByArn(j.vaultArn)
 	j.vault = dst
-	principal := w.principal(j.loc().Account)
+	principal := j.reg.acct.principal // w.principal without a lookup
 	switch {
 	case dst == nil:
 		return "Copy job failed because the destination backup vault " + j.vaultArn + " does not exist."
