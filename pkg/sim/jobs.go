@@ -164,14 +164,21 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 // jobResource returns the lock of the job's resource. A file system keeps
 // a pointer to its lock, which spares each backup and copy a lookup keyed
 // by the 80-byte ARN in a map of every file system; a job whose ARN is
-// not the file system's own spelling uses the map.
+// not the file system's own spelling uses the map. The lock lives in the
+// file system's record unless another spelling of the ARN made it first
+// (World.resources holds every lock, whichever made it).
 func (w *World) jobResource(j *job) *resource {
 	fs := j.fs
 	if fs == nil || fs.arn != j.resourceArn {
 		return w.resourceFor(j.resourceArn)
 	}
 	if fs.res == nil {
-		fs.res = w.resourceFor(fs.arn)
+		fs.res = w.resources[fs.arn]
+		if fs.res == nil {
+			fs.lock.arn = fs.arn
+			fs.res = &fs.lock
+			w.resources[fs.arn] = fs.res
+		}
 	}
 	return fs.res
 }
