@@ -18,7 +18,8 @@ var _ engine.Backup = (*BackupAPI)(nil)
 // Backup returns the AWS Backup port.
 func (w *World) Backup() *BackupAPI { return &BackupAPI{w: w} }
 
-// principal is the IAM principal the ports act as in an account.
+// principal is the IAM principal the ports act as in an account. (The hot
+// paths read it from their Region's account, region.acct.)
 func (w *World) principal(account string) string {
 	if a := w.accounts[account]; a != nil {
 		return a.principal
@@ -54,12 +55,21 @@ func (w *World) call(ctx context.Context, op string, l engine.Loc) (*region, err
 	if err := w.count(ctx, op, l); err != nil {
 		return nil, err
 	}
-	a := w.accounts[l.Account]
+	r := w.known(l)
+	var a *account
+	if r != nil {
+		a = r.acct
+	} else {
+		a = w.accounts[l.Account]
+	}
 	if a == nil || a.denied || a.status != "ACTIVE" {
 		return nil, apiError(ErrAccessDenied, op+" in "+l.String(),
 			"User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::%s:role/%s", l.Account, w.caller)
 	}
-	return w.region(l), nil
+	if r == nil {
+		r = w.region(l)
+	}
+	return r, nil
 }
 
 // EFSOptIn reports the EFS opt-in (DescribeRegionSettings).
@@ -352,12 +362,12 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 	if src == nil {
 		return engine.StartedJob{}, notFoundVault("start copy from", l, req.SourceVaultName)
 	}
-	p := w.rps[req.RecoveryPointArn]
+	p := w.findPoint(req.RecoveryPointArn)
 	if p == nil || p.gone || p.vault != src {
 		return engine.StartedJob{}, apiError(ErrResourceNotFound, step(),
 			"Recovery point %s not found in backup vault %s", req.RecoveryPointArn, req.SourceVaultName)
 	}
-	if src.denies("backup:StartCopyJob", w.principal(l.Account)) {
+	if src.denies("backup:StartCopyJob", r.acct.principal) {
 		return engine.StartedJob{}, apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:StartCopyJob on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), src.arn)
@@ -388,7 +398,7 @@ func (a *BackupAPI) StartCopy(ctx context.Context, req engine.StartCopyRequest) 
 		resourceArn: p.resourceArn(),
 		fsID:        p.fsID(),
 		fs:          p.job.fs,
-		dstRegion:   dst.Region,
+		dst:         w.copyQuota(l.Account, dst.Region),
 		vaultArn:    req.DestinationBackupVaultArn,
 		srcVault:    src,
 		srcPoint:    p,
@@ -423,7 +433,7 @@ func (a *BackupAPI) describeJob(ctx context.Context, op string, kind engine.JobK
 	if _, err := w.call(ctx, op, l); err != nil {
 		return engine.JobUpdate{}, err
 	}
-	j := w.jobByID[jobID]
+	j := w.findJob(jobID)
 	if j == nil || j.kind != kind || j.loc() != l {
 		return engine.JobUpdate{}, apiError(ErrResourceNotFound, "describe "+string(kind)+" job "+jobID+" in "+l.String(),
 			"Cannot find %s job with ID %s", kind, jobID)
@@ -495,7 +505,7 @@ func (w *World) point(l engine.Loc, vaultName, arn, step string) (*recoveryPoint
 	if v == nil {
 		return nil, notFoundVault(step+" "+arn+" in", l, vaultName)
 	}
-	p := w.rps[arn]
+	p := w.findPoint(arn)
 	if p == nil || p.gone || p.vault != v {
 		return nil, apiError(ErrResourceNotFound, step+" "+arn+" in "+l.String(),
 			"Recovery point %s not found in backup vault %s", arn, vaultName)
@@ -511,7 +521,7 @@ func (a *BackupAPI) RecoveryPointTags(ctx context.Context, l engine.Loc, arn str
 	if _, err := w.call(ctx, "ListTags", l); err != nil {
 		return nil, err
 	}
-	p := w.rps[arn]
+	p := w.findPoint(arn)
 	if p == nil || p.gone || p.vault.loc != l {
 		return nil, apiError(ErrResourceNotFound, "list tags of "+arn+" in "+l.String(), "Recovery point %s not found", arn)
 	}
@@ -533,7 +543,8 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	step := func() string { return "delete recovery point " + arn + " in " + l.String() } // see StartBackup
-	if _, err := w.call(ctx, "DeleteRecoveryPoint", l); err != nil {
+	r, err := w.call(ctx, "DeleteRecoveryPoint", l)
+	if err != nil {
 		return err
 	}
 	p, err := w.point(l, vaultName, arn, "delete recovery point")
@@ -544,7 +555,7 @@ func (a *BackupAPI) DeleteRecoveryPoint(ctx context.Context, l engine.Loc, vault
 		return nil
 	}
 	v := p.vault
-	if v.denies("backup:DeleteRecoveryPoint", w.principal(l.Account)) {
+	if v.denies("backup:DeleteRecoveryPoint", r.acct.principal) {
 		return apiError(ErrAccessDenied, step(),
 			"%s is not authorized to perform: backup:DeleteRecoveryPoint on resource: %s with an explicit deny in a resource-based policy",
 			w.principal(l.Account), v.arn)

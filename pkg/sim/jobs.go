@@ -21,7 +21,7 @@ type job struct {
 	resourceArn string
 	fsID        string
 	fs          *fileSystem // nil if the file system was unknown at the start
-	dstRegion   string      // copy: the destination vault's Region
+	dst         *copySlots  // copy: the quota of its account into the destination vault's Region
 	vault       *vault      // backup: target; copy: destination (nil if it did not exist)
 	vaultArn    string      // backup: target; copy: destination, as requested
 	srcVault    *vault      // copy, restore
@@ -73,8 +73,10 @@ type resource struct {
 type slotKey struct{ account, region string }
 
 // copySlots is AWS's quota of concurrent copy jobs per account into one
-// destination Region.
+// destination Region. A copy job points to its quota (job.dst) from the
+// start: acquire and release then need no lookup keyed by two strings.
 type copySlots struct {
+	region  string // the destination Region
 	used    int
 	waiting []*job
 }
@@ -96,7 +98,7 @@ func (w *World) jobID(k key, upper bool) string {
 	for i := uint64(0); ; i++ {
 		s := w.stream(k.num(i))
 		id := s.uuid(upper)
-		if w.jobByID[id] == nil {
+		if w.findJob(id) == nil {
 			return id
 		}
 	}
@@ -107,7 +109,7 @@ func (w *World) addJob(j *job) {
 	j.key = newKey("job").str(j.id)
 	j.rng = w.stream(j.key)
 	w.jobs = append(w.jobs, j)
-	w.jobByID[j.id] = j
+	w.jobIdx.put(j.id, uint32(j.seq), w.jobName)
 	if j.token != "" {
 		w.tokens[tokenKey(j.kind, j.loc(), j.token)] = uint32(j.seq)
 	}
@@ -157,14 +159,21 @@ func (w *World) tokenMatch(kind engine.JobKind, l engine.Loc, token string) *job
 // jobResource returns the lock of the job's resource. A file system keeps
 // a pointer to its lock, which spares each backup and copy a lookup keyed
 // by the 80-byte ARN in a map of every file system; a job whose ARN is
-// not the file system's own spelling uses the map.
+// not the file system's own spelling uses the map. The lock lives in the
+// file system's record unless another spelling of the ARN made it first
+// (World.resources holds every lock, whichever made it).
 func (w *World) jobResource(j *job) *resource {
 	fs := j.fs
 	if fs == nil || fs.arn != j.resourceArn {
 		return w.resourceFor(j.resourceArn)
 	}
 	if fs.res == nil {
-		fs.res = w.resourceFor(fs.arn)
+		fs.res = w.resources[fs.arn]
+		if fs.res == nil {
+			fs.lock.arn = fs.arn
+			fs.res = &fs.lock
+			w.resources[fs.arn] = fs.res
+		}
 	}
 	return fs.res
 }
@@ -202,12 +211,7 @@ func (w *World) acquire(j *job) {
 // that waited starts at AWS's next retry, "at least every 10 minutes".
 func (w *World) acquired(j *job, waited bool) {
 	if j.kind == engine.KindCopy {
-		k := slotKey{j.loc().Account, j.vaultRegion()}
-		s := w.slots[k]
-		if s == nil {
-			s = &copySlots{}
-			w.slots[k] = s
-		}
+		s := j.dst
 		if s.used >= w.copyMax {
 			s.waiting = append(s.waiting, j)
 			return
@@ -235,7 +239,7 @@ func (w *World) stepIn(j *job, d time.Duration) {
 func (w *World) release(j *job) {
 	if j.slot {
 		j.slot = false
-		s := w.slots[slotKey{j.loc().Account, j.vaultRegion()}]
+		s := j.dst
 		s.used--
 		for len(s.waiting) > 0 {
 			next := s.waiting[0]
@@ -276,7 +280,18 @@ func (w *World) unwait(j *job) {
 }
 
 // vaultRegion is the Region of a copy's destination vault.
-func (j *job) vaultRegion() string { return j.dstRegion }
+func (j *job) vaultRegion() string { return j.dst.region }
+
+// copyQuota returns the copy quota of account into region.
+func (w *World) copyQuota(account, region string) *copySlots {
+	k := slotKey{account, region}
+	s := w.slots[k]
+	if s == nil {
+		s = &copySlots{region: region}
+		w.slots[k] = s
+	}
+	return s
+}
 
 // jobFS returns the job's file system if it exists (nil once deleted).
 func (w *World) jobFS(j *job) *fileSystem {
@@ -471,7 +486,7 @@ func (w *World) copyStep(j *job) {
 func (w *World) copyBlocker(j *job) string {
 	dst := w.vaultByArn(j.vaultArn)
 	j.vault = dst
-	principal := w.principal(j.loc().Account)
+	principal := j.reg.acct.principal // w.principal without a lookup
 	switch {
 	case dst == nil:
 		return "Copy job failed because the destination backup vault " + j.vaultArn + " does not exist."
@@ -534,7 +549,7 @@ func (w *World) completeCopy(j *job) {
 func (w *World) StopBackupJob(l engine.Loc, jobID string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	j := w.jobByID[jobID]
+	j := w.findJob(jobID)
 	if j == nil || j.kind != engine.KindBackup || j.loc() != l || j.state.Terminal() {
 		return false
 	}

@@ -517,3 +517,26 @@ func TestBackupOfMissingFileSystem(t *testing.T) {
 		t.Fatalf("backup of a file system added after the start: %+v, %v; want COMPLETED", u, err)
 	}
 }
+
+// A file system's jobs share one lock even when the first job started
+// before the file system existed (its lock then came from World.resources,
+// not from the file system's record).
+func TestLockOfLateFileSystem(t *testing.T) {
+	w := testWorld(t, Faults{}, gib)
+	late := fileSystemArn(locA, "fs-0000000000000beef")
+	req := backupReq("early")
+	req.ResourceArn = late
+	first := mustStart(t, w, req)
+	w.AddFileSystem(locA, FileSystemSpec{ID: "fs-0000000000000beef", SizeBytes: 500 * gib})
+	w.Advance(10 * time.Minute)
+	if j := jobByID(w, first.JobID); j.State != engine.JobRunning {
+		t.Fatalf("first backup is %s, want RUNNING", j.State)
+	}
+	req = backupReq("later")
+	req.ResourceArn = late
+	second := mustStart(t, w, req)
+	w.Advance(30 * time.Minute)
+	if j := jobByID(w, second.JobID); j.State != engine.JobCreated {
+		t.Fatalf("second backup of the busy file system is %s, want CREATED", j.State)
+	}
+}

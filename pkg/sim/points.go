@@ -74,8 +74,8 @@ func (p *recoveryPoint) expiresAt() time.Time {
 // newPoint registers a recovery point.
 func (w *World) newPoint(p *recoveryPoint) {
 	p.seq = uint32(len(w.rpList))
-	w.rps[p.arn] = p
 	w.rpList = append(w.rpList, p)
+	w.rpIdx.put(p.arn, p.seq, w.pointName)
 	p.vault.points++
 }
 
@@ -96,14 +96,14 @@ func (w *World) dropPoint(p *recoveryPoint) {
 	}
 }
 
-// unlist makes p gone. It also leaves World.rps, which then holds only the
+// unlist makes p gone. It also leaves World.rpIdx, which then finds only the
 // points AWS lists, not every point ever made: every lookup there treats
 // a gone point as missing anyway, and a smaller map is cheaper to grow and
 // to search (rpList keeps them all, for RecoveryPoints and timers).
 func (w *World) unlist(p *recoveryPoint) {
 	p.gone = true
 	p.vault.points--
-	delete(w.rps, p.arn)
+	w.rpIdx.del(p.arn, w.pointName)
 }
 
 // scheduleLifecycle plans the lifecycle deletion of p for the first whole

@@ -36,8 +36,8 @@ func TestLifecycleDeletesWithinEightHoursOfExpiry(t *testing.T) {
 		t.Errorf("deletions all within %v of expiry: not randomized over 8 h", spread)
 	}
 	// Gone points leave the lookup map (rpList keeps them for reports).
-	if len(w.rps) != 0 || len(w.rpList) != len(arns) {
-		t.Errorf("%d points still looked up by ARN, %d listed; want 0 and %d", len(w.rps), len(w.rpList), len(arns))
+	if w.rpIdx.len() != 0 || len(w.rpList) != len(arns) {
+		t.Errorf("%d points still looked up by ARN, %d listed; want 0 and %d", w.rpIdx.len(), len(w.rpList), len(arns))
 	}
 }
 

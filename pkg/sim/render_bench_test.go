@@ -12,7 +12,7 @@ import (
 func BenchmarkRenderBackupEvent(b *testing.B) {
 	w := testWorld(&testing.T{}, Faults{}, gib)
 	sj, _ := w.Backup().StartBackup(ctx, backupReq("tok"))
-	j := w.jobByID[sj.JobID]
+	j := w.findJob(sj.JobID)
 	j.state = engine.JobRunning
 	j.bytes = gib
 	b.ReportAllocs()

@@ -65,7 +65,7 @@ func (a *BackupAPI) StartRestore(ctx context.Context, req RestoreRequest) (strin
 		w.checkToken(j, params)
 		return j.id, nil
 	}
-	p := w.rps[req.RecoveryPointArn]
+	p := w.findPoint(req.RecoveryPointArn)
 	if p == nil || p.gone || p.vault.loc != l {
 		return "", apiError(ErrResourceNotFound, step, "Recovery point %s not found", req.RecoveryPointArn)
 	}
@@ -214,7 +214,7 @@ func (a *BackupAPI) DescribeRestoreJob(ctx context.Context, l engine.Loc, jobID 
 	if _, err := w.call(ctx, "DescribeRestoreJob", l); err != nil {
 		return RestoreJob{}, err
 	}
-	j := w.jobByID[jobID]
+	j := w.findJob(jobID)
 	if j == nil || j.kind != engine.KindRestore || j.loc() != l {
 		return RestoreJob{}, apiError(ErrResourceNotFound, "describe restore job "+jobID+" in "+l.String(),
 			"Cannot find restore job with ID %s", jobID)

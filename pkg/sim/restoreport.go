@@ -56,7 +56,7 @@ func (a *RestoreAPI) StartRestore(ctx context.Context, r engine.StartRestoreRequ
 	w := a.b.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return engine.StartedJob{JobID: id, CreatedAt: w.jobByID[id].createdAt.time()}, nil
+	return engine.StartedJob{JobID: id, CreatedAt: w.findJob(id).createdAt.time()}, nil
 }
 
 // DescribeRestoreJob reads a restore job back as an engine.JobUpdate.

@@ -141,7 +141,7 @@ func (w *World) mustVault(l engine.Loc, name string) *vault {
 
 // vault returns the live vault of that name in l, or nil.
 func (w *World) vault(l engine.Loc, name string) *vault {
-	r := w.regions[l]
+	r := w.known(l)
 	if r == nil {
 		return nil
 	}

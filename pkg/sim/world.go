@@ -45,19 +45,21 @@ type World struct {
 	caller  string
 	copyMax int
 
-	timers minHeap[timer]
+	timers timerHeap
 	tseq   uint64
 
 	ous      map[string]*ou
 	accounts map[string]*account
 	regions  map[engine.Loc]*region
+	// lastRegion is the Region known found last (see known).
+	lastRegion *region
 
 	resources map[string]*resource // by resource ARN: the one-job-per-resource lock
 	jobs      []*job               // every job, in creation order
 	fsList    []*fileSystem        // every file system, in creation order
-	jobByID   map[string]*job
-	tokens    map[key]uint32            // newest job (index in jobs) per tokenKey
-	rps       map[string]*recoveryPoint // the listed (not gone) points by ARN
+	jobIdx    hashIndex            // finds jobs by id
+	tokens    map[key]uint32       // newest job (index in jobs) per tokenKey
+	rpIdx     hashIndex            // finds the listed (not gone) points by ARN
 	rpList    []*recoveryPoint
 	tagSets   map[key]tagSet     // interned tag sets by tagsKey
 	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
@@ -96,6 +98,7 @@ type region struct {
 	fss       map[string]*fileSystem
 	plan      *autoPlan
 	net       *network
+	acct      *account         // the account (World.accounts never replaces one)
 	tokenless uint64           // jobs started without an idempotency token
 	env       [3]envelopeParts // by job kind: backup, copy, restore
 	w         *World
@@ -122,14 +125,13 @@ func New(cfg Config) *World {
 		now:       start.UTC(),
 		caller:    caller,
 		copyMax:   copyMax,
-		timers:    minHeap[timer]{less: timerLess},
 		ous:       map[string]*ou{},
 		accounts:  map[string]*account{},
 		regions:   map[engine.Loc]*region{},
 		resources: map[string]*resource{},
-		jobByID:   map[string]*job{},
+		jobIdx:    newHashIndex(),
 		tokens:    map[key]uint32{},
-		rps:       map[string]*recoveryPoint{},
+		rpIdx:     newHashIndex(),
 		tagSets:   map[key]tagSet{},
 		lifecycle: map[int64][]uint32{},
 		slots:     map[slotKey]*copySlots{},
@@ -203,13 +205,6 @@ const (
 	tAutoDay                          // 05:00 UTC: the EFS automatic backup plan fires
 	tAutoJob                          // one automatic backup job is created
 )
-
-func timerLess(a, b *timer) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
-}
 
 func (w *World) schedule(at time.Time, t timer) {
 	if at.Before(w.now) {
@@ -324,13 +319,30 @@ func (w *World) mustAccount(id string) *account {
 // region returns the state of l, creating it (and the account, under the
 // root) when the world has not seen it yet.
 func (w *World) region(l engine.Loc) *region {
-	r := w.regions[l]
+	r := w.known(l)
 	if r == nil {
-		if w.accounts[l.Account] == nil {
-			w.accounts[l.Account] = w.newAccount(l.Account, RootID)
+		a := w.accounts[l.Account]
+		if a == nil {
+			a = w.newAccount(l.Account, RootID)
+			w.accounts[l.Account] = a
 		}
-		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, w: w}
+		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, acct: a, w: w}
 		w.regions[l] = r
+	}
+	return r
+}
+
+// known returns the state of l, nil if the world has not seen it yet. It
+// remembers the last (account, Region) it found: callers work a Region at
+// a time, and every API call looks its Region up (often twice), which in
+// World.regions means hashing both strings of the Loc.
+func (w *World) known(l engine.Loc) *region {
+	if r := w.lastRegion; r != nil && r.loc == l {
+		return r
+	}
+	r := w.regions[l]
+	if r != nil {
+		w.lastRegion = r
 	}
 	return r
 }
