@@ -488,15 +488,21 @@ func (a *BackupAPI) DescribeRecoveryPoint(ctx context.Context, l engine.Loc, vau
 	if err != nil {
 		return engine.RecoveryPoint{}, err
 	}
-	return engine.RecoveryPoint{
+	rp := engine.RecoveryPoint{
 		Arn:          p.arn,
 		VaultName:    p.vault.name,
 		ResourceArn:  p.resourceArn(),
 		Status:       p.status,
 		StorageClass: p.storageClass(w.now),
 		CreatedAt:    p.createdAt.time(),
-		Tags:         p.tags.m(),
-	}, nil
+	}
+	// As pkg/awscloud's adapter: DescribeRecoveryPoint itself carries no
+	// tags, and the adapter skips the ListTags call for a DELETING point
+	// (retention's read-back after every deletion).
+	if rp.Status != engine.RPDeleting {
+		rp.Tags = p.tags.m()
+	}
+	return rp, nil
 }
 
 // point finds a live recovery point in a vault of l.

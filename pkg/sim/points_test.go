@@ -104,6 +104,11 @@ func TestDeleteRecoveryPoint(t *testing.T) {
 			if derr != nil || rp.Status != tc.wantStatus {
 				t.Fatalf("after delete: %+v %v, want %s", rp, derr, tc.wantStatus)
 			}
+			// Tags as pkg/awscloud reads them: none for a DELETING point
+			// (it skips ListTags), the point's own otherwise.
+			if hasTags := rp.Tags[engine.TagPolicy] != ""; hasTags != (tc.wantStatus != engine.RPDeleting) {
+				t.Errorf("after delete, %s: tags %v", rp.Status, rp.Tags)
+			}
 			w.Advance(time.Hour)
 			_, derr = w.Backup().DescribeRecoveryPoint(ctx, locA, "primary", sj.RecoveryPointArn)
 			if engine.IsNotFound(derr) != tc.wantGone {
