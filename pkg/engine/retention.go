@@ -135,6 +135,7 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 			return r.group, r.err
 		}
 	}
+	rules := p.Rules() // once for the pass, not for every group
 	var mu sync.Mutex
 	var errs []error
 	concurrently(n, e.Config.Concurrency, func(i int) bool {
@@ -147,7 +148,7 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 		var g RetentionResult
 		group, err := load(i)
 		if err == nil {
-			err = e.retainGroup(ctx, p, group, now, budget, &g, kind)
+			err = e.retainGroup(ctx, p, rules, group, now, budget, &g, kind)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -313,7 +314,7 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 // expired ones the budget allows, and sets the RetainAt of its terminal
 // tasks: every one in a sweep; otherwise the due ones, and others only to
 // bring their next look forward.
-func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, rules policy.Rules, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
 	group := tasks[:0:0]
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
@@ -328,7 +329,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, tasks []*Tas
 		// length), without building an id for every point of every pass.
 		points[i] = policy.Point{ID: t.SessionID, CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
 	}
-	decisions := p.Expiries(points, now)
+	decisions := rules.Expiries(points, now)
 	protected := newestPoints(group)
 	for i, d := range decisions {
 		t := group[i]

@@ -35,7 +35,7 @@ type Decision struct {
 // Retain decides, for each point, whether the policy's schedules still hold
 // it at `now`. The result is in the order of points.
 func (p *Policy) Retain(points []Point, now time.Time) []Decision {
-	return retain(points, p.rules(), now, true)
+	return retain(points, p.Rules(), now, true)
 }
 
 // Expiries is Retain without the explanations: each Decision has its ID,
@@ -43,16 +43,25 @@ func (p *Policy) Retain(points []Point, now time.Time) []Decision {
 // on tens of thousands of points a day and read nothing else; writing a
 // sentence for each was most of the cost of deciding.
 func (p *Policy) Expiries(points []Point, now time.Time) []Decision {
-	return retain(points, p.rules(), now, false)
+	return p.Rules().Expiries(points, now)
 }
 
-// rules is the retention of each schedule by name.
-func (p *Policy) rules() map[string]Retention {
-	rules := make(map[string]Retention, len(p.Schedules))
+// Rules is the retention of each schedule by name.
+type Rules map[string]Retention
+
+// Rules returns the retention of each of the policy's schedules. A caller
+// that decides on many groups of points takes it once (Rules.Expiries).
+func (p *Policy) Rules() Rules {
+	rules := make(Rules, len(p.Schedules))
 	for _, s := range p.Schedules {
 		rules[s.Name] = s.Retention
 	}
 	return rules
+}
+
+// Expiries is Policy.Expiries under these rules.
+func (r Rules) Expiries(points []Point, now time.Time) []Decision {
+	return retain(points, r, now, false)
 }
 
 // Retain is the retention rule as a pure function of the points, the
@@ -88,8 +97,10 @@ type rank struct {
 	pushedAt time.Time
 }
 
+// countRanks returns nil when no schedule counts: most policies keep by
+// days, and a pass decides on every group of points of a fleet.
 func countRanks(points []Point, rules map[string]Retention) map[string]map[int]rank {
-	ranks := map[string]map[int]rank{}
+	var ranks map[string]map[int]rank
 	for name, r := range rules {
 		if r.Count <= 0 || r.Days != 0 {
 			continue
@@ -114,6 +125,9 @@ func countRanks(points []Point, rules map[string]Retention) map[string]map[int]r
 				rk.pushedAt = points[idx[pos-r.Count]].CreatedAt
 			}
 			m[i] = rk
+		}
+		if ranks == nil {
+			ranks = map[string]map[int]rank{}
 		}
 		ranks[name] = m
 	}
