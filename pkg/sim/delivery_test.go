@@ -314,6 +314,8 @@ func TestEventRule(t *testing.T) {
 // Rendered events wait in chunks; after a burst is delivered, at most
 // maxFreeChunks empty chunks keep their memory.
 func TestEventChunksAfterBurst(t *testing.T) {
+	defer func(keep int) { maxFreeChunks = keep }(maxFreeChunks)
+	maxFreeChunks = 64 // a burst of 6,000 file systems fills ~135 chunks
 	const n = 6000
 	w := fleetWorld(2, Faults{EventBatch: 5 * time.Minute}, n)
 	events := driveFleet(w, n, 12*time.Hour)
