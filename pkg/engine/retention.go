@@ -109,33 +109,34 @@ func (r *RetentionResult) add(g RetentionResult) {
 // one after another, as the safeguards need); it stops starting groups
 // after one fails or, outside a sweep, once the budget runs out.
 func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+	rules := p.Rules() // once for the pass, not for every group
+	type planned struct {
+		plan groupPlan
+		err  error
+	}
+	prepare := func(i int) planned {
+		tasks, err := load(i)
+		if err != nil {
+			return planned{err: err}
+		}
+		return planned{plan: planGroup(tasks, rules, now)}
+	}
 	if kind == workList && e.Config.Concurrency <= 1 {
 		// One group at a time (the simulation's reproducible mode): read
-		// the next groups' tasks on another goroutine while this one
-		// decides and deletes, as a pipeline. The reads are of other file
-		// systems' tasks, which deciding on this one does not write.
-		type loaded struct {
-			group []*Task
-			err   error
-		}
+		// the next groups' tasks and decide on them on another goroutine
+		// while this one deletes, as a pipeline. The reads are of other
+		// file systems' tasks, which acting on this one does not write,
+		// and the decisions are a function of them and the time.
 		// At most 64 groups ahead: a pass the deletion budget stops early
 		// has read little it does not use.
-		reads := ahead.Values[loaded]{Window: 64}
-		read := load
-		reads.Start(n, func(i int) loaded {
-			g, err := read(i)
-			return loaded{g, err}
-		})
+		plans := ahead.Values[planned]{Window: 64}
+		plans.Start(n, prepare)
 		defer func() {
-			reads.Stop()
-			reads.Wait()
+			plans.Stop()
+			plans.Wait()
 		}()
-		load = func(i int) ([]*Task, error) {
-			r := reads.Get(i)
-			return r.group, r.err
-		}
+		prepare = plans.Get
 	}
-	rules := p.Rules() // once for the pass, not for every group
 	var mu sync.Mutex
 	var errs []error
 	concurrently(n, e.Config.Concurrency, func(i int) bool {
@@ -146,9 +147,10 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 			return false
 		}
 		var g RetentionResult
-		group, err := load(i)
+		pl := prepare(i)
+		err := pl.err
 		if err == nil {
-			err = e.retainGroup(ctx, p, rules, group, now, budget, &g, kind)
+			err = e.retainGroup(ctx, p, pl.plan, now, budget, &g, kind)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -310,11 +312,15 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 	return err
 }
 
-// retainGroup decides on the points of one file system, deletes the
-// expired ones the budget allows, and sets the RetainAt of its terminal
-// tasks: every one in a sweep; otherwise the due ones, and others only to
-// bring their next look forward.
-func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, rules policy.Rules, tasks []*Task, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+// groupPlan is what retention decides on one file system's points before
+// it acts: a function of the tasks read, the rules and the time.
+type groupPlan struct {
+	group     []*Task // the tasks with a live point, oldest point first
+	decisions []policy.Decision
+	protected []string // newestPoints(group)
+}
+
+func planGroup(tasks []*Task, rules policy.Rules, now time.Time) groupPlan {
 	group := tasks[:0:0]
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
@@ -329,10 +335,17 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, rules policy
 		// length), without building an id for every point of every pass.
 		points[i] = policy.Point{ID: t.SessionID, CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
 	}
-	decisions := rules.Expiries(points, now)
-	protected := newestPoints(group)
-	for i, d := range decisions {
-		t := group[i]
+	return groupPlan{group: group, decisions: rules.Expiries(points, now), protected: newestPoints(group)}
+}
+
+// retainGroup acts on the plan of one file system's points: deletes the
+// expired ones the budget allows, and sets the RetainAt of its terminal
+// tasks: every one in a sweep; otherwise the due ones, and others only to
+// bring their next look forward.
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPlan, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+	protected := plan.protected
+	for i, d := range plan.decisions {
+		t := plan.group[i]
 		res.Points++
 		var next time.Time
 		var before []Deletion
