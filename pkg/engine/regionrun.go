@@ -111,7 +111,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 		}
 		return fail(ReasonRegionError, fmt.Sprintf("could not list the EFS file systems of account %s, %s: %v", l.Account, l.Region, err))
 	}
-	var selected []FileSystem
+	selected := make([]FileSystem, 0, len(all))
 	for _, fs := range all {
 		if fs.LifeCycle != "" && fs.LifeCycle != "available" {
 			continue
