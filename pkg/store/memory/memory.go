@@ -39,7 +39,7 @@ type Store struct {
 	tasks           map[string]*taskSlot
 	sessionTasks    forest[string]     // session id → (0, task id)
 	taskSessions    forest[string]     // policy id → (0, session id) of the sessions that have tasks
-	fileSystemTasks forest[fileSystem] // policy, account, Region and file system → (0, id) of live tasks
+	fileSystemTasks forest[fileSystem] // policy, account, Region and file system → (0, id) of live tasks; kept when empty (slots hold them)
 	retention       forest[string]     // policy id → (RetainAt, id) of tasks InRetention
 	dueTasks        dueQueue           // non-terminal tasks by NextCheckAt (due.go)
 	byBackupJob     *names             // Backup.ID → slot
