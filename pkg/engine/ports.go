@@ -193,3 +193,19 @@ type Store interface {
 	// ListTasks pages through the tasks of a session or a policy.
 	ListTasks(ctx context.Context, q TaskQuery) ([]*Task, string, error)
 }
+
+// TaskViewer is a Store that can show a page of tasks as stored, without
+// copying them, and copy only the ones the caller picks (the in-memory
+// store, whose reads are consistent and whose copies are most of the cost
+// of a read). Retention decides on a file system's points from such a
+// view and copies only the tasks it will write: a file system holds a few
+// live points and a pass usually writes one of them.
+type TaskViewer interface {
+	// ViewTasks calls pick with the page ListTasks(ctx, q) would return,
+	// as stored and while no write can change it, and returns copies of
+	// the tasks pick returns (each one of the page's, in pick's order)
+	// and the cursor of the next page. pick must not change the tasks,
+	// and must not keep them, or any slice, map or pointer they hold,
+	// after it returns; strings and values it copies are its own.
+	ViewTasks(ctx context.Context, q TaskQuery, pick func(page []*Task) []*Task) (copies []*Task, next string, err error)
+}

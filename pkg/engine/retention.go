@@ -104,23 +104,22 @@ func (r *RetentionResult) add(g RetentionResult) {
 	r.Capped = r.Capped || g.Capped
 }
 
-// retainGroups decides on n groups of tasks, read by load,
+// retainGroups decides on n groups of tasks, each planned by plan (which
+// takes the policy's rules, once for the pass),
 // Config.Concurrency at a time (each group's AWS calls and store writes
 // one after another, as the safeguards need); it stops starting groups
 // after one fails or, outside a sweep, once the budget runs out.
-func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load func(i int) ([]*Task, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
-	rules := p.Rules() // once for the pass, not for every group
+func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan func(i int, rules policy.Rules) (groupPlan, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+	rules := p.Rules()
 	type planned struct {
 		plan groupPlan
 		err  error
 	}
 	prepare := func(i int) planned {
-		tasks, err := load(i)
-		if err != nil {
-			return planned{err: err}
-		}
-		return planned{plan: planGroup(tasks, rules, now)}
+		pl, err := plan(i, rules)
+		return planned{pl, err}
 	}
+	record := func(write func() error) error { return write() }
 	if kind == workList && e.Config.Concurrency <= 1 {
 		// One group at a time (the simulation's reproducible mode): read
 		// the next groups' tasks and decide on them on another goroutine
@@ -150,7 +149,7 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, load
 		pl := prepare(i)
 		err := pl.err
 		if err == nil {
-			err = e.retainGroup(ctx, p, pl.plan, now, budget, &g, kind)
+			err = e.retainGroup(ctx, p, pl.plan, now, budget, &g, kind, record)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -192,36 +191,100 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 	if digest := p.RulesDigest(); rec.RetentionRules != digest {
 		return e.sweepPolicy(ctx, rec, digest, now, budget, res)
 	}
+	viewer, _ := e.Store.(TaskViewer)
 	done := map[fileSystemKey]bool{}
 	q := TaskQuery{PolicyID: p.ID, RetainBy: now, Limit: bulkPage}
 	for {
-		page, next, err := e.Store.ListTasks(ctx, q)
+		var due []fileSystemKey // one per file system
+		var dueTasks []*Task    // their tasks due, without a viewer
+		add := func(t *Task) bool {
+			k := fileSystemKey{t.Loc, t.FileSystem}
+			if done[k] {
+				return false
+			}
+			done[k] = true
+			due = append(due, k)
+			return true
+		}
+		var next string
+		var err error
+		if viewer != nil {
+			// The work list needs only the file systems' names.
+			_, next, err = viewer.ViewTasks(ctx, q, func(page []*Task) []*Task {
+				for _, t := range page {
+					add(t)
+				}
+				return nil
+			})
+		} else {
+			var page []*Task
+			page, next, err = e.Store.ListTasks(ctx, q)
+			for _, t := range page {
+				if add(t) {
+					dueTasks = append(dueTasks, t)
+				}
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("list the restore points due: %w", err)
 		}
-		var due []*Task // one per file system
-		for _, t := range page {
-			if k := (fileSystemKey{t.Loc, t.FileSystem}); !done[k] {
-				done[k] = true
-				due = append(due, t)
+		plan := func(i int, rules policy.Rules) (groupPlan, error) {
+			k := due[i]
+			gq := TaskQuery{PolicyID: p.ID, Loc: k.loc, FileSystem: k.fs, LiveOnly: true}
+			if viewer != nil {
+				pl, ok, err := viewGroup(ctx, viewer, gq, p, rules, now)
+				if err != nil {
+					return groupPlan{}, fmt.Errorf("list the restore points of %s in %s: %w", k.fs, k.loc, err)
+				}
+				if ok {
+					return pl, nil
+				}
+				// More than a page of live points: read them all.
 			}
-		}
-		load := func(i int) ([]*Task, error) {
-			t := due[i]
-			group, err := e.allTasks(ctx, TaskQuery{PolicyID: p.ID, Loc: t.Loc, FileSystem: t.FileSystem, LiveOnly: true})
+			group, err := e.allTasks(ctx, gq)
 			if err != nil {
-				return nil, fmt.Errorf("list the restore points of %s in %s: %w", t.FileSystem, t.Loc, err)
+				return groupPlan{}, fmt.Errorf("list the restore points of %s in %s: %w", k.fs, k.loc, err)
 			}
-			if !slices.ContainsFunc(group, t.sameID) {
-				group = append(group, t) // the file system's listing lags a write
+			if dueTasks != nil && !slices.ContainsFunc(group, dueTasks[i].sameID) {
+				group = append(group, dueTasks[i]) // the file system's listing lags a write
 			}
-			return group, nil
+			return planGroup(group, p, rules, now, workList), nil
 		}
-		if err := e.retainGroups(ctx, p, len(due), load, now, budget, res, workList); err != nil || res.Capped || next == "" {
+		if err := e.retainGroups(ctx, p, len(due), plan, now, budget, res, workList); err != nil || res.Capped || next == "" {
 			return err
 		}
 		q.Cursor = next
 	}
+}
+
+// viewGroup plans a file system's work-list pass from a view of its
+// tasks (TaskViewer), copying only the tasks the plan may write; false
+// when its live tasks take more than a page.
+func viewGroup(ctx context.Context, viewer TaskViewer, q TaskQuery, p *policy.Policy, rules policy.Rules, now time.Time) (groupPlan, bool, error) {
+	var pl groupPlan
+	copies, next, err := viewer.ViewTasks(ctx, q, func(page []*Task) []*Task {
+		pl = planGroup(page, p, rules, now, workList)
+		var acting []*Task
+		for _, t := range pl.group {
+			if t != nil {
+				acting = append(acting, t)
+			}
+		}
+		return acting
+	})
+	if err != nil || next != "" {
+		return groupPlan{}, false, err
+	}
+	// The plan's tasks are the view's: put the copies in their places.
+	for i, t := range pl.group {
+		if t != nil {
+			if len(copies) == 0 {
+				return groupPlan{}, false, fmt.Errorf("the store copied fewer tasks than picked")
+			}
+			pl.group[i], copies = copies[0], copies[1:]
+		}
+	}
+	return pl, true, nil
 }
 
 // sweepPolicy decides on every live point of the policy, deleting what
@@ -250,12 +313,14 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 	for i, k := range keys {
 		ordered[i] = groups[k]
 	}
-	load := func(i int) ([]*Task, error) { return ordered[i], nil }
 	kind := sweep
 	if rec.RetentionRules == "" {
 		kind = firstSweep
 	}
-	if err := e.retainGroups(ctx, p, len(ordered), load, now, budget, res, kind); err != nil {
+	plan := func(i int, rules policy.Rules) (groupPlan, error) {
+		return planGroup(ordered[i], p, rules, now, kind), nil
+	}
+	if err := e.retainGroups(ctx, p, len(ordered), plan, now, budget, res, kind); err != nil {
 		return err
 	}
 	if e.Config.DryRun {
@@ -315,12 +380,15 @@ func (e *Engine) sweepPolicy(ctx context.Context, rec *PolicyRecord, digest stri
 // groupPlan is what retention decides on one file system's points before
 // it acts: a function of the tasks read, the rules and the time.
 type groupPlan struct {
-	group     []*Task // the tasks with a live point, oldest point first
+	// group holds the tasks with a live point, oldest point first; nil
+	// where the point is kept and its task's RetainAt stays: nothing to
+	// write.
+	group     []*Task
 	decisions []policy.Decision
-	protected []string // newestPoints(group)
+	protected []string // newestPoints of the live tasks
 }
 
-func planGroup(tasks []*Task, rules policy.Rules, now time.Time) groupPlan {
+func planGroup(tasks []*Task, p *policy.Policy, rules policy.Rules, now time.Time, kind passKind) groupPlan {
 	group := tasks[:0:0]
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
@@ -335,33 +403,69 @@ func planGroup(tasks []*Task, rules policy.Rules, now time.Time) groupPlan {
 		// length), without building an id for every point of every pass.
 		points[i] = policy.Point{ID: t.SessionID, CreatedAt: t.PointCreatedAt, Schedules: t.Schedules}
 	}
-	return groupPlan{group: group, decisions: rules.Expiries(points, now), protected: newestPoints(group)}
+	plan := groupPlan{group: group, decisions: rules.Expiries(points, now), protected: newestPoints(group)}
+	for i, d := range plan.decisions {
+		t := group[i]
+		if d.Keep && kind != firstSweep && settleNext(t, keptNext(p, d, t, now), now, kind, false).Equal(t.RetainAt) {
+			group[i] = nil
+		}
+	}
+	return plan
+}
+
+// keptNext is when retention should look again at a point the rules keep:
+// when it expires, if known; else when the policy's estimate says, or
+// later when that has passed (held by a count rule); zero when no rule
+// can release it (a schedule the policy no longer has).
+func keptNext(p *policy.Policy, d policy.Decision, t *Task, now time.Time) time.Time {
+	if !d.ExpiresAt.IsZero() {
+		return d.ExpiresAt
+	}
+	switch est := retainEstimate(p, t); {
+	case est.After(now):
+		return est
+	case !est.IsZero():
+		return backoff(est, now)
+	}
+	return time.Time{}
+}
+
+// settleNext is the RetainAt a task gets after a pass decided on `next`:
+// a task whose session still writes it keeps its own (it counts once the
+// task is done); on the work list, a task the pass did not change and
+// that was not due keeps its own unless `next` brings its look forward.
+func settleNext(t *Task, next, now time.Time, kind passKind, changed bool) time.Time {
+	if !t.Phase.Terminal() {
+		return t.RetainAt
+	}
+	if kind == workList && !changed {
+		due := !t.RetainAt.IsZero() && !t.RetainAt.After(now)
+		if !due && (next.IsZero() || !t.RetainAt.IsZero() && !next.Before(t.RetainAt)) {
+			return t.RetainAt
+		}
+	}
+	return next
 }
 
 // retainGroup acts on the plan of one file system's points: deletes the
 // expired ones the budget allows, and sets the RetainAt of its terminal
 // tasks: every one in a sweep; otherwise the due ones, and others only to
-// bring their next look forward.
-func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPlan, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
+// bring their next look forward. record makes the store writes, at once
+// or behind (retainGroups).
+func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPlan, now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind, record func(write func() error) error) error {
 	protected := plan.protected
 	for i, d := range plan.decisions {
 		t := plan.group[i]
 		res.Points++
+		if t == nil {
+			continue // kept, and its RetainAt stays (planGroup)
+		}
 		var next time.Time
 		var before []Deletion
 		changed := false
 		switch {
-		case d.Keep && !d.ExpiresAt.IsZero():
-			next = d.ExpiresAt
 		case d.Keep:
-			// Held until newer points come (a count rule), or for good (a
-			// schedule the policy no longer has).
-			switch est := retainEstimate(p, t); {
-			case est.After(now):
-				next = est
-			case !est.IsZero():
-				next = backoff(est, now)
-			}
+			next = keptNext(p, d, t, now)
 		case budget.empty():
 			res.Capped = true
 			next = now
@@ -379,15 +483,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPl
 				next = backoff(d.ExpiresAt, now)
 			}
 		}
-		if !t.Phase.Terminal() {
-			// Events still write it; its RetainAt counts once it is done.
-			next = t.RetainAt
-		} else if kind == workList && !changed {
-			due := !t.RetainAt.IsZero() && !t.RetainAt.After(now)
-			if !due && (next.IsZero() || !t.RetainAt.IsZero() && !next.Before(t.RetainAt)) {
-				next = t.RetainAt
-			}
-		}
+		next = settleNext(t, next, now, kind, changed)
 		rewrite := kind == firstSweep && t.Phase.Terminal()
 		if !changed && !rewrite && next.Equal(t.RetainAt) {
 			continue
@@ -397,33 +493,42 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPl
 		}
 		t.RetainAt = next
 		t.UpdatedAt = now
-		err := e.Store.PutTask(ctx, t)
-		if IsConflict(err) {
-			// An event wrote the task meanwhile: apply what this pass did
-			// (the deletions it made, the next look) to what is stored.
-			var mine []Deletion
-			if changed {
-				mine = deletions(t)
-			}
-			_, err = update(ctx,
-				func(ctx context.Context) (*Task, error) { return e.Store.GetTask(ctx, t.ID()) },
-				func(f *Task) (bool, error) {
-					for i, dl := range mine {
-						if dl != before[i] {
-							setDeletion(f, i, dl)
-						}
-					}
-					if f.Phase.Terminal() {
-						f.RetainAt = next
-					}
-					f.UpdatedAt = now
-					return true, nil
-				},
-				e.Store.PutTask)
+		if err := record(func() error { return e.recordRetention(ctx, t, before, changed, now) }); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("record retention of %s: %w", t.ID(), err)
+	}
+	return nil
+}
+
+// recordRetention writes a task retention looked at: its RetainAt and
+// the deletions it made (changed) over `before`. When an event wrote the
+// task meanwhile, it applies what the pass did to what is stored.
+func (e *Engine) recordRetention(ctx context.Context, t *Task, before []Deletion, changed bool, now time.Time) error {
+	err := e.Store.PutTask(ctx, t)
+	if IsConflict(err) {
+		var mine []Deletion
+		if changed {
+			mine = deletions(t)
 		}
+		next := t.RetainAt
+		_, err = update(ctx,
+			func(ctx context.Context) (*Task, error) { return e.Store.GetTask(ctx, t.ID()) },
+			func(f *Task) (bool, error) {
+				for i, dl := range mine {
+					if dl != before[i] {
+						setDeletion(f, i, dl)
+					}
+				}
+				if f.Phase.Terminal() {
+					f.RetainAt = next
+				}
+				f.UpdatedAt = now
+				return true, nil
+			},
+			e.Store.PutTask)
+	}
+	if err != nil {
+		return fmt.Errorf("record retention of %s: %w", t.ID(), err)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -186,4 +188,45 @@ func TestRetentionCapStopsPassEarly(t *testing.T) {
 		t.Errorf("%d file system listings in %d passes (%d deletions, %d capped): more than the read-ahead window allows (%d)", counter.groupLists, len(d.retentions), deleted, capped, bound)
 	}
 	t.Logf("%d passes, %d capped, %d deletions, %d file system listings", len(d.retentions), capped, deleted, counter.groupLists)
+}
+
+// hiddenViewer is a store that does not offer engine.TaskViewer (the
+// DynamoDB store): retention reads every task of a file system it decides
+// on.
+type hiddenViewer struct{ engine.Store }
+
+// Retention decides the same from a view of a file system's tasks as from
+// copies of them all: the same deletions, at the same times, in the same
+// order of calls into AWS, so the same report.
+func TestRetentionViewMatchesListing(t *testing.T) {
+	build := func(w *sim.World) {
+		w.AddAccount(acct, sim.RootID)
+		for i := range 6 {
+			w.AddFileSystem(home, sim.FileSystemSpec{ID: fmt.Sprintf("fs-%017d", i+1), Tags: map[string]string{"backup": "yes"}, SizeBytes: 1 << 30})
+		}
+		twoVaults(w)
+	}
+	var reports [2][]byte
+	for i, viewer := range []bool{true, false} {
+		var st engine.Store = memory.New()
+		if _, ok := st.(engine.TaskViewer); !ok {
+			t.Fatal("the memory store is no longer a TaskViewer: this test compares nothing")
+		}
+		if !viewer {
+			st = hiddenViewer{st}
+		}
+		_, rep := runHarness(t, simrun.Options{Seed: 9, Days: 12, Faults: "default", Build: build,
+			Policies: []*policy.Policy{retentionPolicy(t, `{"count":3}`)}, Store: st})
+		if rep.Summary.Deleted == 0 {
+			t.Fatalf("viewer %v: no deletions to compare", viewer)
+		}
+		b, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports[i] = b
+	}
+	if !bytes.Equal(reports[0], reports[1]) {
+		t.Errorf("reports differ between retention reading views (%d bytes) and copies (%d bytes)", len(reports[0]), len(reports[1]))
+	}
 }

@@ -683,6 +683,22 @@ func (s *Store) ListTasks(_ context.Context, q engine.TaskQuery) ([]*engine.Task
 	return stored, next, err
 }
 
+// ViewTasks is engine.TaskViewer: ListTasks, with pick choosing under the
+// lock which of the page's tasks to copy. It counts as a ListTasks.
+func (s *Store) ViewTasks(_ context.Context, q engine.TaskQuery, pick func(page []*engine.Task) []*engine.Task) ([]*engine.Task, string, error) {
+	defer s.lock(opListTasks)()
+	stored, next, err := s.listTasks(q)
+	if err != nil {
+		return nil, "", err
+	}
+	picked := pick(stored)
+	copies := make([]*engine.Task, len(picked))
+	for i, t := range picked {
+		copies[i] = cloneTask(t)
+	}
+	return copies, next, nil
+}
+
 func (s *Store) listTasks(q engine.TaskQuery) ([]*engine.Task, string, error) {
 	listing, err := store.CheckTaskQuery(q)
 	if err != nil {

@@ -980,7 +980,76 @@ func taskPages(t *testing.T, s engine.Store, q engine.TaskQuery) []string {
 		q.Cursor = cursor
 		return s.ListTasks(ctx, q)
 	}, (*engine.Task).ID)
+	if v, ok := s.(engine.TaskViewer); ok {
+		checkViews(t, s, v, q)
+	}
 	return ids
+}
+
+// checkViews holds a store that is an engine.TaskViewer to its contract
+// on every listing the suite makes: page by page, ViewTasks shows what
+// ListTasks returns, with the same cursors, and returns copies of exactly
+// the tasks picked, in pick's order, that the caller may change.
+func checkViews(t *testing.T, s engine.Store, v engine.TaskViewer, q engine.TaskQuery) {
+	t.Helper()
+	for page := 1; ; page++ {
+		listed, next, err := s.ListTasks(ctx, q)
+		must(t, "list", err)
+		var shown []string // JSON of the tasks shown, taken inside pick
+		var pickedAt []int // the indexes picked, in pick's order
+		copies, viewNext, err := v.ViewTasks(ctx, q, func(tasks []*engine.Task) []*engine.Task {
+			for _, x := range tasks {
+				b, err := json.Marshal(x)
+				if err != nil {
+					t.Errorf("view: %v", err)
+				}
+				shown = append(shown, string(b))
+			}
+			// Every other task, last first: copies come in pick's order.
+			var out []*engine.Task
+			for i := len(tasks) - 1; i >= 0; i-- {
+				if i%2 == 1 || len(tasks) == 1 {
+					out = append(out, tasks[i])
+					pickedAt = append(pickedAt, i)
+				}
+			}
+			return out
+		})
+		must(t, "view", err)
+		if viewNext != next {
+			t.Fatalf("page %d of %+v: ViewTasks's cursor %q, ListTasks's %q", page, q, viewNext, next)
+		}
+		if len(shown) != len(listed) {
+			t.Fatalf("page %d of %+v: ViewTasks showed %d tasks, ListTasks returned %d", page, q, len(shown), len(listed))
+		}
+		for i, x := range listed {
+			same(t, fmt.Sprintf("page %d of %+v, task %d shown", page, q, i), json.RawMessage(shown[i]), x)
+		}
+		if len(copies) != len(pickedAt) {
+			t.Fatalf("page %d of %+v: %d copies of %d tasks picked", page, q, len(copies), len(pickedAt))
+		}
+		for k, c := range copies {
+			same(t, fmt.Sprintf("page %d of %+v, copy %d", page, q, k), listed[pickedAt[k]], c)
+			// The copy is the caller's: changing it changes nothing stored.
+			if len(c.Schedules) > 0 {
+				c.Schedules[0] = "changed"
+			}
+			c.FileSystem = "changed"
+			if len(c.Copies) > 0 {
+				c.Copies[0].VaultName = "changed"
+			}
+			if len(c.Reasons) > 0 {
+				c.Reasons[0].Message = "changed"
+			}
+		}
+		again, _, err := s.ListTasks(ctx, q)
+		must(t, "list again", err)
+		same(t, fmt.Sprintf("page %d of %+v after its copies changed", page, q), listed, again)
+		if next == "" {
+			return
+		}
+		q.Cursor = next
+	}
 }
 
 func testListTasks(t *testing.T, s engine.Store) {
