@@ -120,21 +120,28 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 		return planned{pl, err}
 	}
 	record := func(write func() error) error { return write() }
+	var writes *behind
 	if kind == workList && e.Config.Concurrency <= 1 {
-		// One group at a time (the simulation's reproducible mode): read
-		// the next groups' tasks and decide on them on another goroutine
-		// while this one deletes, as a pipeline. The reads are of other
-		// file systems' tasks, which acting on this one does not write,
-		// and the decisions are a function of them and the time.
-		// At most 64 groups ahead: a pass the deletion budget stops early
-		// has read little it does not use.
+		// One group at a time (the simulation's reproducible mode): a
+		// pipeline over the second core. Another goroutine reads the next
+		// groups' tasks and decides on them while this one deletes; the
+		// reads are of other file systems' tasks, which acting on this one
+		// does not write, and the decisions are a function of them and
+		// the time. At most 64 groups ahead: a pass the deletion budget
+		// stops early has read little it does not use. And the writes that
+		// record what this one did go, in order, to a goroutine behind it.
 		plans := ahead.Values[planned]{Window: 64}
 		plans.Start(n, prepare)
+		writes = startBehind()
 		defer func() {
 			plans.Stop()
 			plans.Wait()
 		}()
 		prepare = plans.Get
+		record = func(write func() error) error {
+			writes.do(write)
+			return nil
+		}
 	}
 	var mu sync.Mutex
 	var errs []error
@@ -143,6 +150,9 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 			mu.Lock()
 			res.Capped = true
 			mu.Unlock()
+			return false
+		}
+		if writes != nil && writes.Failed() {
 			return false
 		}
 		var g RetentionResult
@@ -159,6 +169,9 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 		}
 		return err == nil
 	})
+	if writes != nil {
+		errs = append(errs, writes.finish())
+	}
 	return errors.Join(errs...)
 }
 

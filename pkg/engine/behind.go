@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+)
+
+// behind runs functions one after another, in the order they were given,
+// on a goroutine of its own: a loop whose calls must keep their order (a
+// reproducible run's calls into AWS) hands it the store writes that record
+// what those calls did, and goes on with its next calls while another core
+// writes.
+//
+// Functions go over in batches, so that handing one over rarely has to
+// wake the goroutine. Whether a function failed is learnt at a batch
+// boundary, for the batch before: after handing over batch k the loop
+// waits for batch k-1 (long done, as a rule) and sees its errors. Where a
+// loop stops after a failed write therefore depends only on which write
+// failed, never on how fast the two goroutines ran: a reproducible run
+// stays reproducible.
+type behind struct {
+	ch     chan []func() error
+	acks   chan bool // per batch, in order: whether a function of it failed
+	batch  []func() error
+	sent   int // batches handed over
+	acked  int // acks received
+	failed bool
+	errs   []error // the goroutine's, read after finish's wait
+	wg     sync.WaitGroup
+}
+
+// behindBatch is how many functions go over at once.
+const behindBatch = 32
+
+func startBehind() *behind {
+	b := &behind{ch: make(chan []func() error, 2), acks: make(chan bool, 4)}
+	b.wg.Go(func() {
+		for batch := range b.ch {
+			failed := false
+			for _, fn := range batch {
+				if err := fn(); err != nil {
+					b.errs = append(b.errs, err)
+					failed = true
+				}
+			}
+			b.acks <- failed
+		}
+	})
+	return b
+}
+
+// do queues fn, which must not share anything the caller changes after
+// handing it over. At the end of a batch it learns whether the batch
+// before failed (see Failed).
+func (b *behind) do(fn func() error) {
+	b.batch = append(b.batch, fn)
+	if len(b.batch) < behindBatch {
+		return
+	}
+	b.ch <- b.batch
+	b.sent++
+	b.batch = make([]func() error, 0, behindBatch)
+	for b.acked < b.sent-1 {
+		b.ack()
+	}
+}
+
+func (b *behind) ack() {
+	if <-b.acks {
+		b.failed = true
+	}
+	b.acked++
+}
+
+// Failed reports whether a function of a batch acknowledged so far failed:
+// the caller should stop.
+func (b *behind) Failed() bool { return b.failed }
+
+// finish runs what is queued, waits for it and returns every error the
+// functions returned. b is done with.
+func (b *behind) finish() error {
+	if len(b.batch) > 0 {
+		b.ch <- b.batch
+		b.sent++
+		b.batch = nil
+	}
+	close(b.ch)
+	for b.acked < b.sent {
+		b.ack()
+	}
+	b.wg.Wait()
+	return errors.Join(b.errs...)
+}
