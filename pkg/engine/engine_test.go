@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/efskeeper/efskeeper/pkg/awsevent"
@@ -310,5 +311,65 @@ func TestReconcileReadsRunningTasksOnce(t *testing.T) {
 	}
 	if d.reads > 8 {
 		t.Errorf("reconcile read tasks %d times for %d checks (%d jobs read); want at most 8 (one per applied update)", d.reads, d.checked, d.jobsRead)
+	}
+}
+
+// sessionReads counts how a session's tasks are read: copied (ListTasks)
+// or viewed (ViewTasks).
+type sessionReads struct {
+	*memory.Store
+	mu            sync.Mutex
+	copies, views int
+}
+
+func (s *sessionReads) ListTasks(ctx context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
+	if q.SessionID != "" {
+		s.mu.Lock()
+		s.copies++
+		s.mu.Unlock()
+	}
+	return s.Store.ListTasks(ctx, q)
+}
+
+func (s *sessionReads) ViewTasks(ctx context.Context, q engine.TaskQuery, pick func([]*engine.Task) []*engine.Task) ([]*engine.Task, string, error) {
+	if q.SessionID != "" {
+		s.mu.Lock()
+		s.views++
+		s.mu.Unlock()
+	}
+	return s.Store.ViewTasks(ctx, q, pick)
+}
+
+// The hourly recount of a long session counts its open tasks from a view,
+// without a copy of each task; only the finish, whose outcome and
+// notification need them, copies the session's tasks.
+func TestRecountCopiesNoTasks(t *testing.T) {
+	build := func(w *sim.World) {
+		w.AddAccount(acct, sim.RootID)
+		for _, id := range []string{"fs-00000000000000001", "fs-00000000000000002"} {
+			// Large: their jobs run for hours, past several recounts.
+			w.AddFileSystem(home, sim.FileSystemSpec{ID: id, Tags: map[string]string{"backup": "yes"}, SizeBytes: 1 << 40})
+		}
+		twoVaults(w)
+	}
+	st := &sessionReads{Store: memory.New()}
+	h, err := simrun.New(simrun.Options{Seed: 9, Days: 2, Faults: "none", Build: build, Store: st,
+		Policies: []*policy.Policy{accountPolicy(t, "main", "dr")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Run(ctx); err != nil { // not Simulate: its report reads every session's tasks
+		t.Fatal(err)
+	}
+	sessions, _, err := st.ListSessions(ctx, engine.SessionQuery{})
+	if err != nil || len(sessions) != 2 || !sessions[0].Status.Terminal() || !sessions[1].Status.Terminal() {
+		t.Fatalf("sessions %v (%v): want 2 that ended", sessions, err)
+	}
+	if st.views <= len(sessions) {
+		t.Fatalf("sessions' tasks viewed %d times: the test needs recounts of running sessions", st.views)
+	}
+	if st.copies != len(sessions) {
+		t.Errorf("sessions' tasks copied %d times for %d sessions (and %d views); want one copy per finished session", st.copies, len(sessions), st.views)
 	}
 }

@@ -38,11 +38,22 @@ func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) err
 	if err != nil {
 		return fmt.Errorf("finish session %s: read units: %w", sessionID, err)
 	}
-	tasks, err := e.sessionTasks(ctx, sessionID)
+	// Count first: a running session is usually still running, and then
+	// only its counters are needed, which a TaskViewer gives without a
+	// copy of each of its tasks (a session of a large fleet has tens of
+	// thousands).
+	openTasks, tasks, err := e.sessionOpenTasks(ctx, sessionID)
 	if err != nil {
 		return fmt.Errorf("finish session %s: read tasks: %w", sessionID, err)
 	}
-	counters := countOpen(s, units, tasks)
+	counters := countOpen(s, units, openTasks)
+	if counters.OpenUnits == 0 && counters.OpenTasks == 0 && tasks == nil {
+		// Done: the outcome and the notification need the tasks.
+		if tasks, err = e.sessionTasks(ctx, sessionID); err != nil {
+			return fmt.Errorf("finish session %s: read tasks: %w", sessionID, err)
+		}
+		counters.OpenTasks = countNotTerminal(tasks)
+	}
 	if counters.OpenUnits > 0 || counters.OpenTasks > 0 {
 		if counters != s.Counters || recount {
 			s.Counters = counters
@@ -100,24 +111,52 @@ func (e *Engine) allTasks(ctx context.Context, q TaskQuery) ([]*Task, error) {
 	}
 }
 
+// sessionOpenTasks counts the session's tasks that are not terminal. A
+// TaskViewer counts them as stored; otherwise they are read, and returned.
+func (e *Engine) sessionOpenTasks(ctx context.Context, sessionID string) (int, []*Task, error) {
+	viewer, ok := e.Store.(TaskViewer)
+	if !ok {
+		tasks, err := e.sessionTasks(ctx, sessionID)
+		return countNotTerminal(tasks), tasks, err
+	}
+	open := 0
+	q := TaskQuery{SessionID: sessionID, Limit: bulkPage}
+	for {
+		_, next, err := viewer.ViewTasks(ctx, q, func(page []*Task) []*Task {
+			open += countNotTerminal(page)
+			return nil
+		})
+		if err != nil || next == "" {
+			return open, nil, err
+		}
+		q.Cursor = next
+	}
+}
+
+func countNotTerminal(tasks []*Task) int {
+	n := 0
+	for _, t := range tasks {
+		if !t.Phase.Terminal() {
+			n++
+		}
+	}
+	return n
+}
+
 // countOpen counts what is still open according to the records: units of
-// the session without a terminal record, and non-terminal tasks.
-func countOpen(s *Session, units []*Unit, tasks []*Task) SessionCounters {
+// the session without a terminal record, and the tasks that are not
+// terminal (openTasks).
+func countOpen(s *Session, units []*Unit, openTasks int) SessionCounters {
 	done := make(map[Loc]bool, len(units))
 	for _, u := range units {
 		if u.State.Terminal() {
 			done[u.Loc] = true
 		}
 	}
-	var c SessionCounters
+	c := SessionCounters{OpenTasks: openTasks}
 	for _, l := range s.Units {
 		if !done[l] {
 			c.OpenUnits++
-		}
-	}
-	for _, t := range tasks {
-		if !t.Phase.Terminal() {
-			c.OpenTasks++
 		}
 	}
 	return c
