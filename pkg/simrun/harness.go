@@ -126,7 +126,7 @@ type Harness struct {
 	// Restorer runs restore sessions on the simulated AWS; Restore Job
 	// State Change events reach it like the jobevents function routes them.
 	Restorer *engine.Restorer
-	Notices  []engine.SessionNotice
+	Notices  []engine.SessionNotice // without their Tasks and Units
 	Stats    Stats
 	mu       sync.Mutex // Notices and Stats, with Workers > 1
 	crash    *crashStore
@@ -186,6 +186,10 @@ func New(o Options) (*Harness, error) {
 	notifier := notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		// As SNS would, let go of the tasks and units the message was made
+		// from (a session of a large fleet has tens of thousands; the
+		// store has them all).
+		n.Tasks, n.Units = nil, nil
 		h.Notices = append(h.Notices, n)
 		return nil
 	})
