@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -402,13 +402,13 @@ type groupPlan struct {
 }
 
 func planGroup(tasks []*Task, p *policy.Policy, rules policy.Rules, now time.Time, kind passKind) groupPlan {
-	group := tasks[:0:0]
+	group := make([]*Task, 0, len(tasks))
 	for _, t := range tasks {
 		if t.Live() && !t.PointCreatedAt.IsZero() {
 			group = append(group, t)
 		}
 	}
-	sort.Slice(group, func(i, j int) bool { return group[i].PointCreatedAt.Before(group[j].PointCreatedAt) })
+	slices.SortStableFunc(group, func(a, b *Task) int { return a.PointCreatedAt.Compare(b.PointCreatedAt) })
 	points := make([]policy.Point, len(group))
 	for i, t := range group {
 		// A group is one file system's tasks: their session ids tell them
@@ -612,7 +612,8 @@ func newestPoints(group []*Task) []string {
 		region, arn string
 		at          time.Time
 	}
-	var best []newest
+	var buf [4]newest // a source Region and its copies' Regions
+	best := buf[:0]
 	consider := func(region, arn string, at time.Time) {
 		for i := range best {
 			if best[i].region == region {
@@ -663,7 +664,8 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 			return out
 		}
 	}
-	var points []point
+	var buf [4]point // a source and its copies, without an allocation
+	points := buf[:0]
 	if t.Backup.State == JobCompleted && t.RecoveryPointArn != "" && deletable(t.Deletion, e.Config.MaxDeleteAttempts) {
 		points = append(points, point{copyIndex: -1, loc: t.Loc, vault: t.VaultName, arn: t.RecoveryPointArn})
 	}
@@ -691,7 +693,7 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 		switch d.State {
 		case DeletionDeleted:
 			res.Deleted++
-			log.InfoContext(ctx, "restore point deleted", "recoveryPoint", pt.arn, "pointRegion", pt.loc.Region)
+			log.LogAttrs(ctx, slog.LevelInfo, "restore point deleted", slog.String("recoveryPoint", pt.arn), slog.String("pointRegion", pt.loc.Region))
 		case DeletionExpired:
 			res.Expired++
 			out.retry = true
