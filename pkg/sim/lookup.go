@@ -77,8 +77,12 @@ func (w *World) findJob(id string) *job {
 // findPoint returns the listed (not gone) recovery point with that ARN,
 // or nil.
 func (w *World) findPoint(arn string) *recoveryPoint {
+	if p := w.lastPoint; p != nil && p.arn == arn {
+		return p
+	}
 	if i, ok := w.rpIdx.get(arn, w.pointName); ok {
-		return w.rpList[i]
+		w.lastPoint = w.rpList[i]
+		return w.lastPoint
 	}
 	return nil
 }

@@ -71,3 +71,24 @@ func TestRegionCache(t *testing.T) {
 		t.Fatalf("unknown account: %v, want %s", err, ErrAccessDenied)
 	}
 }
+
+// TestLastPointCache checks that the point findPoint remembers never
+// answers once it is gone, nor for another ARN.
+func TestLastPointCache(t *testing.T) {
+	w := New(Config{Seed: 1})
+	v := &vault{name: "v"}
+	a := &recoveryPoint{arn: "arn:a", vault: v}
+	b := &recoveryPoint{arn: "arn:b", vault: v}
+	w.newPoint(a)
+	w.newPoint(b)
+	if w.findPoint("arn:a") != a || w.findPoint("arn:a") != a || w.findPoint("arn:b") != b || w.findPoint("arn:a") != a {
+		t.Fatal("findPoint does not find the points")
+	}
+	w.unlist(a)
+	if p := w.findPoint("arn:a"); p != nil {
+		t.Errorf("findPoint found %s after it was unlisted", p.arn)
+	}
+	if w.findPoint("arn:c") != nil || w.findPoint("arn:b") != b {
+		t.Error("findPoint answered for the wrong ARN")
+	}
+}

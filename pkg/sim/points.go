@@ -76,6 +76,7 @@ func (w *World) newPoint(p *recoveryPoint) {
 	p.seq = uint32(len(w.rpList))
 	w.rpList = append(w.rpList, p)
 	w.rpIdx.put(p.arn, p.seq, w.pointName)
+	w.lastPoint = nil
 	p.vault.points++
 }
 
@@ -104,6 +105,7 @@ func (w *World) unlist(p *recoveryPoint) {
 	p.gone = true
 	p.vault.points--
 	w.rpIdx.del(p.arn, w.pointName)
+	w.lastPoint = nil
 }
 
 // scheduleLifecycle plans the lifecycle deletion of p for the first whole

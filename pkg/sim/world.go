@@ -60,6 +60,11 @@ type World struct {
 	jobIdx    hashIndex            // finds jobs by id
 	tokens    map[key]uint32       // newest job (index in jobs) per tokenKey
 	rpIdx     hashIndex            // finds the listed (not gone) points by ARN
+	// lastPoint is what findPoint found last: retention's deletion asks
+	// for one point three times in a row (tags, delete, read back), and a
+	// lookup in an index of hundreds of thousands misses the caches. Any
+	// change to rpIdx clears it.
+	lastPoint *recoveryPoint
 	rpList    []*recoveryPoint
 	tagSets   map[key]tagSet     // interned tag sets by tagsKey
 	lifecycle map[int64][]uint32 // lifecycle deletions by minute (Unix ns): point indexes
