@@ -398,7 +398,7 @@ type groupPlan struct {
 	// write.
 	group     []*Task
 	decisions []policy.Decision
-	protected []string // newestPoints of the live tasks
+	protected []pointRef // newestPoints of group
 }
 
 func planGroup(tasks []*Task, p *policy.Policy, rules policy.Rules, now time.Time, kind passKind) groupPlan {
@@ -487,7 +487,7 @@ func (e *Engine) retainGroup(ctx context.Context, p *policy.Policy, plan groupPl
 			}
 		default:
 			before = deletions(t)
-			out := e.expireTask(ctx, p.ID, t, protected, now, budget, res)
+			out := e.expireTask(ctx, p.ID, t, protected, i, now, budget, res)
 			changed = out.changed
 			switch {
 			case out.retry:
@@ -603,41 +603,48 @@ func backoff(since, now time.Time) time.Time {
 	return now.Add(wait)
 }
 
-// newestPoints returns, per Region, the ARN of the newest live point of a
-// file system (its source Region and each copy Region): never deleted. A
-// file system has points in a few Regions, so a slice searched in order
-// beats two maps built for every group of every pass.
-func newestPoints(group []*Task) []string {
+// pointRef names a point of a group: task is the index of its task in the
+// group, copy the index of the copy or -1 for the source.
+type pointRef struct{ task, copy int }
+
+// newestPoints returns, per Region, the newest live point of a file
+// system (its source Region and each copy Region): never deleted. A file
+// system has points in a few Regions, so a slice searched in order beats
+// two maps built for every group of every pass; and the points are named
+// by their places in the group, which compare faster than their ARNs
+// (long, and alike up to their last characters).
+func newestPoints(group []*Task) []pointRef {
 	type newest struct {
-		region, arn string
-		at          time.Time
+		region string
+		ref    pointRef
+		at     time.Time
 	}
 	var buf [4]newest // a source Region and its copies' Regions
 	best := buf[:0]
-	consider := func(region, arn string, at time.Time) {
+	consider := func(region string, ref pointRef, at time.Time) {
 		for i := range best {
 			if best[i].region == region {
 				if at.After(best[i].at) {
-					best[i].arn, best[i].at = arn, at
+					best[i].ref, best[i].at = ref, at
 				}
 				return
 			}
 		}
-		best = append(best, newest{region, arn, at})
+		best = append(best, newest{region, ref, at})
 	}
-	for _, t := range group {
+	for i, t := range group {
 		if t.Backup.State == JobCompleted && t.RecoveryPointArn != "" && !t.Deletion.Done() {
-			consider(t.Loc.Region, t.RecoveryPointArn, t.PointCreatedAt)
+			consider(t.Loc.Region, pointRef{i, -1}, t.PointCreatedAt)
 		}
-		for _, c := range t.Copies {
+		for j, c := range t.Copies {
 			if c.Job.State == JobCompleted && c.RecoveryPointArn != "" && !c.Deletion.Done() {
-				consider(c.TargetRegion, c.RecoveryPointArn, t.PointCreatedAt)
+				consider(c.TargetRegion, pointRef{i, j}, t.PointCreatedAt)
 			}
 		}
 	}
-	out := make([]string, len(best))
+	out := make([]pointRef, len(best))
 	for i, b := range best {
-		out[i] = b.arn
+		out[i] = b.ref
 	}
 	return out
 }
@@ -649,9 +656,10 @@ type expiry struct {
 	protected bool // a point was spared as the newest of its Region
 }
 
-// expireTask deletes the expired points of one task and records the
-// outcome on the task (the caller writes it).
-func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected []string, now time.Time, budget *deleteBudget, res *RetentionResult) expiry {
+// expireTask deletes the expired points of one task, the group's task at
+// index `at`, and records the outcome on the task (the caller writes it);
+// it spares the protected points.
+func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, protected []pointRef, at int, now time.Time, budget *deleteBudget, res *RetentionResult) expiry {
 	var out expiry
 	log := e.logFor(policyID, t.SessionID, t.Loc, t.FileSystem)
 	for _, c := range t.Copies {
@@ -675,7 +683,7 @@ func (e *Engine) expireTask(ctx context.Context, policyID string, t *Task, prote
 		}
 	}
 	for _, pt := range points {
-		if slices.Contains(protected, pt.arn) {
+		if slices.Contains(protected, pointRef{at, pt.copyIndex}) {
 			res.Protected++
 			out.protected = true
 			continue
