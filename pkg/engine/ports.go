@@ -194,6 +194,15 @@ type Store interface {
 	ListTasks(ctx context.Context, q TaskQuery) ([]*Task, string, error)
 }
 
+// SessionHeads is a Store that can read a session without its list of
+// units (the in-memory one): a region run needs a session's status,
+// schedules and time, and the session of a large Organization lists
+// hundreds of units, which every one of its region runs would copy.
+type SessionHeads interface {
+	// GetSessionHead is GetSession with the session's Units left nil.
+	GetSessionHead(ctx context.Context, id string) (*Session, error)
+}
+
 // TaskViewer is a Store that can show a page of tasks as stored, without
 // copying them, and copy only the ones the caller picks (the in-memory
 // store, whose reads are consistent and whose copies are most of the cost

@@ -9,6 +9,15 @@ import (
 	"github.com/efskeeper/efskeeper/pkg/policy"
 )
 
+// sessionHead reads a session without its units when the store can
+// (SessionHeads), else whole.
+func (e *Engine) sessionHead(ctx context.Context, id string) (*Session, error) {
+	if h, ok := e.Store.(SessionHeads); ok {
+		return h.GetSessionHead(ctx, id)
+	}
+	return e.Store.GetSession(ctx, id)
+}
+
 // RunRegion runs one unit of a session: one account and Region. It makes
 // sure EFS is opted in to AWS Backup there, resolves and checks the backup
 // vault and the copy vault, lists the selected file systems and starts one
@@ -21,7 +30,7 @@ func (e *Engine) RunRegion(ctx context.Context, m RegionRunMsg) error {
 	now := e.now()
 	l := m.Loc()
 	log := e.logFor(m.PolicyID, m.SessionID, l, "")
-	s, err := e.Store.GetSession(ctx, m.SessionID)
+	s, err := e.sessionHead(ctx, m.SessionID)
 	if IsNotFound(err) {
 		log.WarnContext(ctx, "region run for an unknown session dropped")
 		return nil

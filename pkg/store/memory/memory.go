@@ -296,6 +296,19 @@ func (s *Store) GetSession(_ context.Context, id string) (*engine.Session, error
 	return cloneSession(ss), nil
 }
 
+// GetSessionHead is engine.SessionHeads: GetSession without the units. It
+// counts as a GetSession.
+func (s *Store) GetSessionHead(_ context.Context, id string) (*engine.Session, error) {
+	defer s.lock(opGetSession)()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return nil, notFound("session", id)
+	}
+	c := *ss
+	c.Units = nil
+	return cloneSession(&c), nil
+}
+
 // PutSession writes the session if its Version is the stored one.
 func (s *Store) PutSession(_ context.Context, ss *engine.Session) error {
 	defer s.lock(opPutSession)()

@@ -408,6 +408,21 @@ func testSessionVersions(t *testing.T, s engine.Store) {
 	want := newSession("p1", t0)
 	want.Version = 1
 	same(t, "stored session after callers changed their copies", want, again)
+	if h, ok := s.(engine.SessionHeads); ok {
+		// A head is the session without its units, and the caller's.
+		head, err := h.GetSessionHead(ctx, ss.ID)
+		must(t, "get head", err)
+		wantHead := *want
+		wantHead.Units = nil
+		same(t, "session head", &wantHead, head)
+		head.Reasons[0].Message = "changed"
+		head.Schedules[0] = "changed"
+		again, err := s.GetSession(ctx, ss.ID)
+		must(t, "get", err)
+		same(t, "stored session after a head was changed", want, again)
+		_, err = h.GetSessionHead(ctx, engine.SessionID("p1", t0.Add(time.Hour)))
+		wantCode(t, "head of a missing session", err, engine.ENOTFOUND)
+	}
 
 	again.Status = engine.StatusSuccess
 	again.EndedAt = t0.Add(time.Hour)
