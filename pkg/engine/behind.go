@@ -29,8 +29,11 @@ type behind struct {
 	wg     sync.WaitGroup
 }
 
-// behindBatch is how many functions go over at once.
-const behindBatch = 32
+// behindBatch is how many functions go over at once: in the engine
+// benchmark's retention passes 128 took 15% less time than 32 (fewer
+// wake-ups of the writing goroutine), 512 no less than 128. A failed write
+// stops a pass at most two batches later.
+const behindBatch = 128
 
 func startBehind() *behind {
 	b := &behind{ch: make(chan []func() error, 2), acks: make(chan bool, 4)}
