@@ -37,7 +37,7 @@ func main() {
 	days := flag.Int("days", 7, "simulated days")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	gcPercent := flag.Int("gcpercent", 400, "GOGC for the run (see below)")
-	workers := flag.Int("workers", 1, "events, region runs, retention groups and reconciled tasks handled at once, as concurrent Lambda invocations would; on 2 cores 2 measured slower than 1: the simulated AWS steps its jobs and renders events on one goroutine, a minute's batch of ~20 events is too small to share, and the collector wants the second core (lock contention measured small: -mutexprofile); with 1 the run still uses a second core, which parses events and reads and decides on retention's groups ahead of the goroutine that acts on them")
+	workers := flag.Int("workers", 1, "events, region runs, retention groups and reconciled tasks handled at once, as concurrent Lambda invocations would; on 2 cores 2 measured slower than 1: the simulated AWS steps its jobs and renders events on one goroutine, a minute's batch of ~20 events is too small to share, and the collector wants the second core (lock contention measured small: -mutexprofile); with 1 the run still uses a second core, which parses events and reads and decides on retention's groups ahead of the goroutine that acts on them, and records retention's deletions behind it")
 	memprofile := flag.String("memprofile", "", "write an allocation profile (after the run) to this file")
 	mutexprofile := flag.String("mutexprofile", "", "write a mutex contention profile (after the run) to this file")
 	flag.IntVar(&profileDay, "profileday", 0, "with -cpuprofile: profile only this simulated day (1-based), to compare a retention day with one without")
