@@ -208,7 +208,8 @@ type SessionHeads interface {
 // store, whose reads are consistent and whose copies are most of the cost
 // of a read). Retention decides on a file system's points from such a
 // view and copies only the tasks it will write: a file system holds a few
-// live points and a pass usually writes one of them.
+// live points and a pass usually writes one of them. Finishing a session
+// counts its open tasks from views.
 type TaskViewer interface {
 	// ViewTasks calls pick with the page ListTasks(ctx, q) would return,
 	// as stored and while no write can change it, and returns copies of
