@@ -45,8 +45,9 @@ vet:
 test: deps fmt-check vet
 	$(GO) test -timeout 20m ./...
 	# Concurrent handling (as Lambda runs it), and the harness parsing events
-	# and retention deciding ahead of their consumers, under the race detector.
-	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestReproducibleBySeed|TestEventBatch|TestContract|TestValues|TestRetentionCap|TestBehind' ./pkg/simrun ./pkg/store/memory ./pkg/ahead ./pkg/engine
+	# and retention deciding ahead of their consumers and writing behind them
+	# (through the store's views), under the race detector.
+	$(GO) test -race -timeout 10m -run 'TestConcurrentWorkers|TestReproducibleBySeed|TestEventBatch|TestContract|TestValues|TestRetentionCap|TestRetentionView|TestRecount|TestBehind' ./pkg/simrun ./pkg/store/memory ./pkg/ahead ./pkg/engine
 
 # The long chaos soak: 90 simulated days, heavy faults, several seeds.
 soak:

@@ -18,7 +18,7 @@ import (
 
 // listCounter counts what retention reads: whole-policy listings of live
 // tasks, file system listings and work-list listings, with the tasks each
-// returned.
+// returned or showed.
 type listCounter struct {
 	engine.Store
 	mu                      sync.Mutex
@@ -30,20 +30,36 @@ type listCounter struct {
 
 func (c *listCounter) ListTasks(ctx context.Context, q engine.TaskQuery) ([]*engine.Task, string, error) {
 	page, next, err := c.Store.ListTasks(ctx, q)
+	c.count(q, len(page))
+	return page, next, err
+}
+
+// ViewTasks counts as ListTasks does: the store under the counter (the
+// in-memory one) shows views, and retention reads through them.
+func (c *listCounter) ViewTasks(ctx context.Context, q engine.TaskQuery, pick func([]*engine.Task) []*engine.Task) ([]*engine.Task, string, error) {
+	shown := 0
+	copies, next, err := c.Store.(engine.TaskViewer).ViewTasks(ctx, q, func(page []*engine.Task) []*engine.Task {
+		shown = len(page)
+		return pick(page)
+	})
+	c.count(q, shown)
+	return copies, next, err
+}
+
+func (c *listCounter) count(q engine.TaskQuery, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case !q.RetainBy.IsZero():
 		c.workLists++
-		c.workTasks += len(page)
+		c.workTasks += n
 	case q.FileSystem != "":
 		c.groupLists++
-		c.groupTasks += len(page)
+		c.groupTasks += n
 	case q.PolicyID != "" && q.LiveOnly:
 		c.policyLists++
-		c.policyTasks += len(page)
+		c.policyTasks += n
 	}
-	return page, next, err
 }
 
 func retentionPolicy(t *testing.T, retention string) *policy.Policy {

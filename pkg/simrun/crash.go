@@ -21,6 +21,27 @@ type crashStore struct {
 	crashes int
 }
 
+// storeViews is what the in-memory store reads without copies.
+type storeViews interface {
+	engine.TaskViewer
+	engine.SessionHeads
+}
+
+// crashViews is a crashStore over a store with views: reads never crash,
+// so they pass through.
+type crashViews struct {
+	*crashStore
+	views storeViews
+}
+
+func (c crashViews) ViewTasks(ctx context.Context, q engine.TaskQuery, pick func([]*engine.Task) []*engine.Task) ([]*engine.Task, string, error) {
+	return c.views.ViewTasks(ctx, q, pick)
+}
+
+func (c crashViews) GetSessionHead(ctx context.Context, id string) (*engine.Session, error) {
+	return c.views.GetSessionHead(ctx, id)
+}
+
 // crash decides the fate of one write: 0 none, 1 before, 2 after.
 func (c *crashStore) crash() int {
 	c.mu.Lock()

@@ -181,6 +181,9 @@ func New(o Options) (*Harness, error) {
 	if o.CrashRate > 0 {
 		h.crash = &crashStore{Store: st, rate: o.CrashRate, seed: o.Seed}
 		st = h.crash
+		if v, ok := h.Store.(storeViews); ok {
+			st = crashViews{h.crash, v} // so that crash runs take the engine's view paths too
+		}
 	}
 	h.Queue = &Queue{}
 	notifier := notifierFunc(func(_ context.Context, n engine.SessionNotice) error {
