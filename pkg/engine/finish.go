@@ -42,12 +42,12 @@ func (e *Engine) finish(ctx context.Context, sessionID string, recount bool) err
 	// only its counters are needed, which a TaskViewer gives without a
 	// copy of each of its tasks (a session of a large fleet has tens of
 	// thousands).
-	openTasks, tasks, err := e.sessionOpenTasks(ctx, sessionID)
+	openTasks, tasks, read, err := e.sessionOpenTasks(ctx, sessionID)
 	if err != nil {
 		return fmt.Errorf("finish session %s: read tasks: %w", sessionID, err)
 	}
 	counters := countOpen(s, units, openTasks)
-	if counters.OpenUnits == 0 && counters.OpenTasks == 0 && tasks == nil {
+	if counters.OpenUnits == 0 && counters.OpenTasks == 0 && !read {
 		// Done: the outcome and the notification need the tasks.
 		if tasks, err = e.sessionTasks(ctx, sessionID); err != nil {
 			return fmt.Errorf("finish session %s: read tasks: %w", sessionID, err)
@@ -112,14 +112,14 @@ func (e *Engine) allTasks(ctx context.Context, q TaskQuery) ([]*Task, error) {
 }
 
 // sessionOpenTasks counts the session's tasks that are not terminal. A
-// TaskViewer counts them as stored; otherwise they are read, and returned.
-func (e *Engine) sessionOpenTasks(ctx context.Context, sessionID string) (int, []*Task, error) {
+// TaskViewer counts them as stored; otherwise they are read, and returned
+// (read).
+func (e *Engine) sessionOpenTasks(ctx context.Context, sessionID string) (open int, tasks []*Task, read bool, err error) {
 	viewer, ok := e.Store.(TaskViewer)
 	if !ok {
 		tasks, err := e.sessionTasks(ctx, sessionID)
-		return countNotTerminal(tasks), tasks, err
+		return countNotTerminal(tasks), tasks, true, err
 	}
-	open := 0
 	q := TaskQuery{SessionID: sessionID, Limit: bulkPage}
 	for {
 		_, next, err := viewer.ViewTasks(ctx, q, func(page []*Task) []*Task {
@@ -127,7 +127,7 @@ func (e *Engine) sessionOpenTasks(ctx context.Context, sessionID string) (int, [
 			return nil
 		})
 		if err != nil || next == "" {
-			return open, nil, err
+			return open, nil, false, err
 		}
 		q.Cursor = next
 	}

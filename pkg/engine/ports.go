@@ -216,6 +216,7 @@ type TaskViewer interface {
 	// the tasks pick returns (each one of the page's, in pick's order)
 	// and the cursor of the next page. pick must not change the tasks,
 	// and must not keep them, or any slice, map or pointer they hold,
-	// after it returns; strings and values it copies are its own.
+	// after it returns; strings and values it copies are its own. It
+	// must not call the store (which may hold a lock meanwhile).
 	ViewTasks(ctx context.Context, q TaskQuery, pick func(page []*Task) []*Task) (copies []*Task, next string, err error)
 }

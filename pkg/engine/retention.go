@@ -108,7 +108,11 @@ func (r *RetentionResult) add(g RetentionResult) {
 // takes the policy's rules, once for the pass),
 // Config.Concurrency at a time (each group's AWS calls and store writes
 // one after another, as the safeguards need); it stops starting groups
-// after one fails or, outside a sweep, once the budget runs out.
+// after one fails or, outside a sweep, once the budget runs out. With the
+// writes behind (Concurrency 1, the work list), a failed write is learnt
+// at the end of the batch after its own: the pass stops then, or at the
+// end of the page when that comes first. Going on is safe: a deletion
+// whose record failed is found again by the next pass ("already gone").
 func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan func(i int, rules policy.Rules) (groupPlan, error), now time.Time, budget *deleteBudget, res *RetentionResult, kind passKind) error {
 	rules := p.Rules()
 	type planned struct {
@@ -243,7 +247,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 		}
 		plan := func(i int, rules policy.Rules) (groupPlan, error) {
 			k := due[i]
-			gq := TaskQuery{PolicyID: p.ID, Loc: k.loc, FileSystem: k.fs, LiveOnly: true}
+			gq := TaskQuery{PolicyID: p.ID, Loc: k.loc, FileSystem: k.fs, LiveOnly: true, Limit: bulkPage}
 			if viewer != nil {
 				pl, ok, err := viewGroup(ctx, viewer, gq, p, rules, now)
 				if err != nil {
@@ -275,6 +279,7 @@ func (e *Engine) retainPolicy(ctx context.Context, rec *PolicyRecord, now time.T
 // when its live tasks take more than a page.
 func viewGroup(ctx context.Context, viewer TaskViewer, q TaskQuery, p *policy.Policy, rules policy.Rules, now time.Time) (groupPlan, bool, error) {
 	var pl groupPlan
+	picked := 0
 	copies, next, err := viewer.ViewTasks(ctx, q, func(page []*Task) []*Task {
 		pl = planGroup(page, p, rules, now, workList)
 		var acting []*Task
@@ -283,17 +288,18 @@ func viewGroup(ctx context.Context, viewer TaskViewer, q TaskQuery, p *policy.Po
 				acting = append(acting, t)
 			}
 		}
+		picked = len(acting)
 		return acting
 	})
 	if err != nil || next != "" {
 		return groupPlan{}, false, err
 	}
+	if len(copies) != picked {
+		return groupPlan{}, false, fmt.Errorf("the store returned %d copies of the %d tasks picked", len(copies), picked)
+	}
 	// The plan's tasks are the view's: put the copies in their places.
 	for i, t := range pl.group {
 		if t != nil {
-			if len(copies) == 0 {
-				return groupPlan{}, false, fmt.Errorf("the store copied fewer tasks than picked")
-			}
 			pl.group[i], copies = copies[0], copies[1:]
 		}
 	}
