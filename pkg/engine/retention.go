@@ -125,7 +125,7 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 	}
 	record := func(write func() error) error { return write() }
 	var writes *behind
-	if kind == workList && e.Config.Concurrency <= 1 {
+	if kind == workList && e.Config.Concurrency <= 1 && n >= minPipeline {
 		// One group at a time (the simulation's reproducible mode): a
 		// pipeline over the second core. Another goroutine reads the next
 		// groups' tasks and decides on them while this one deletes; the
@@ -178,6 +178,12 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 	}
 	return errors.Join(errs...)
 }
+
+// minPipeline is the fewest groups a pass runs as a pipeline over two
+// cores: an hourly pass often has one or two, and a goroutine just
+// started would only race the pass for them (it reads a group twice when
+// it loses).
+const minPipeline = 8
 
 // point is one recovery point to consider: a task's source point or one of
 // its copies.
