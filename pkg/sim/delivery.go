@@ -20,13 +20,13 @@ type EventStats struct {
 
 // eventQueue holds emitted events until their delivery time.
 //
-// An event is rendered into JSON when its job changes state, while the
-// job and what it points to are still in the processor's caches: rendered
-// at delivery, minutes later, most of its cost was fetching them from
-// memory again (a job, its points, vaults, region and strings, scattered
-// over a heap of hundreds of megabytes). The JSON waits in chunks of
-// bytes, which the garbage collector need not scan, and a queued event is
-// 32 pointer-free bytes; a dropped or filtered event is never rendered.
+// An event is taken when its job changes state, while the job and what it
+// points to are still in the processor's caches: a snapshot (eventSnap) of
+// what its JSON says, rendered when it is delivered, possibly on another
+// goroutine (TakeEvents). Rendered from the job at delivery, minutes
+// later, most of its cost was fetching the job, its points, vaults and
+// strings from memory again; rendered at emit, it cost the goroutine that
+// steps the world. A dropped or filtered event is never taken.
 //
 // Events are kept in one bucket per delivery instant (a 5-minute batch
 // boundary); a bucket is sorted by arrival when it is delivered, which is
@@ -38,33 +38,15 @@ type eventQueue struct {
 	seq     uint64
 	scratch []pendingEvent
 	spare   [][]pendingEvent // emptied buckets, for reuse
-	buf     []byte           // DeliverEventsTo copies each event here
-	chunks  []eventChunk     // the rendered events, by pendingEvent.chunk
-	free    []uint32         // chunks that hold no pending event
-	cur     uint32           // the chunk events are rendered into
+	buf     []byte           // DeliverEventsTo renders each event here
 	stats   EventStats
 	pending int
 }
 
-// eventChunk holds rendered events.
-type eventChunk struct {
-	b    []byte
-	refs int // deliveries of its events still to come
-}
-
-// chunkSize is the usual size of an eventChunk: about 70 events. Up to
-// maxFreeChunks empty chunks keep their memory (32 MiB, pointer-free):
-// enough for the burst of a 16,000-file-system fleet's completions, which
-// with 64 kept were allocated again every day (22 MB a simulated day).
-const chunkSize = 64 << 10
-
-var maxFreeChunks = 512 // a variable for the test of a burst larger than it
-
 type pendingEvent struct {
 	arrival int64 // Unix ns: when it reached the bus; orders a batch
 	seq     uint64
-	chunk   uint32 // the eventChunk holding its JSON
-	off, n  uint32 // where in the chunk
+	ev      *eventSnap
 }
 
 func (q *eventQueue) init() {
@@ -91,7 +73,7 @@ func (w *World) emit(j *job) {
 		q.stats.Dropped++
 		return
 	}
-	e := q.render(w, j)
+	e := pendingEvent{ev: w.snapshot(j, w.now.UnixNano())}
 	delay := s.between(0, f.EventMaxDelay)
 	if s.chance(f.EventReorder) {
 		q.stats.Reordered++
@@ -147,55 +129,6 @@ func (q *eventQueue) push(w *World, delay time.Duration, e pendingEvent) {
 	}
 	q.buckets[at] = append(b, e)
 	q.pending++
-	q.chunks[e.chunk].refs++
-}
-
-// render renders the event of j's transition to its current state into
-// the current chunk, or a new one when it is full.
-func (q *eventQueue) render(w *World, j *job) pendingEvent {
-	if len(q.chunks) == 0 || len(q.chunks[q.cur].b) > chunkSize-4<<10 {
-		q.newChunk()
-	}
-	c := &q.chunks[q.cur]
-	off := len(c.b)
-	c.b = w.render(c.b, j, w.now.UnixNano()) // may grow past chunkSize: offsets stay valid
-	return pendingEvent{chunk: q.cur, off: uint32(off), n: uint32(len(c.b) - off)}
-}
-
-// newChunk makes a free or new chunk the current one. The current one, if
-// no event in it is pending, is free at once.
-func (q *eventQueue) newChunk() {
-	if len(q.chunks) > 0 && q.chunks[q.cur].refs == 0 {
-		q.chunks[q.cur].b = q.chunks[q.cur].b[:0]
-		return
-	}
-	if n := len(q.free); n > 0 {
-		q.cur = q.free[n-1]
-		q.free = q.free[:n-1]
-		if c := &q.chunks[q.cur]; c.b == nil {
-			c.b = make([]byte, 0, chunkSize)
-		}
-		return
-	}
-	q.chunks = append(q.chunks, eventChunk{b: make([]byte, 0, chunkSize)})
-	q.cur = uint32(len(q.chunks) - 1)
-}
-
-// bytes returns e's JSON; done releases it once it is copied away.
-func (q *eventQueue) bytes(e pendingEvent) []byte {
-	return q.chunks[e.chunk].b[e.off : e.off+e.n]
-}
-
-func (q *eventQueue) done(e pendingEvent) {
-	c := &q.chunks[e.chunk]
-	c.refs--
-	if c.refs == 0 && e.chunk != q.cur {
-		c.b = c.b[:0]
-		if len(q.free) >= maxFreeChunks {
-			c.b = nil // the collector's, after a burst of events
-		}
-		q.free = append(q.free, e.chunk)
-	}
 }
 
 // take moves the events due at now, in delivery order, onto dst.
@@ -223,16 +156,7 @@ func (q *eventQueue) take(now int64, dst []pendingEvent) []pendingEvent {
 // render appends the EventBridge JSON of the event of j's transition to
 // its current state at the instant at (Unix ns).
 func (w *World) render(b []byte, j *job, at int64) []byte {
-	s := w.stream(j.key.num(uint64(j.step)))
-	switch j.kind {
-	case engine.KindBackup:
-		b = renderBackup(b, j, j.state, at, &s)
-	case engine.KindCopy:
-		b = renderCopy(b, j, j.state, at, &s)
-	default:
-		b = renderRestore(b, j, j.state, at, &s)
-	}
-	return append(b, '}', '}')
+	return w.snapshot(j, at).appendJSON(b)
 }
 
 // DeliverEvents returns the events whose delivery time has come, as the
@@ -248,17 +172,18 @@ func (w *World) DeliverEvents() [][]byte {
 		return nil
 	}
 	out := make([][]byte, len(due))
-	n := 0
-	for _, e := range due {
-		n += int(e.n)
-	}
-	buf := make([]byte, 0, n)
+	var buf []byte
+	ends := make([]int, len(due))
 	for i, e := range due {
-		start := len(buf)
-		buf = append(buf, q.bytes(e)...)
-		q.done(e)
-		out[i] = buf[start:len(buf):len(buf)]
+		buf = e.ev.appendJSON(buf)
+		ends[i] = len(buf)
 	}
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	clear(due) // the snapshots are the collector's once delivered
 	q.scratch = due[:0]
 	return out
 }
@@ -278,15 +203,40 @@ func (w *World) DeliverEventsTo(fn func(event []byte)) {
 	q.buf = nil
 	w.mu.Unlock()
 	for _, e := range due {
-		w.mu.Lock()
-		buf = append(buf[:0], q.bytes(e)...) // fn may render more events into the chunk
-		q.done(e)
-		w.mu.Unlock()
+		buf = e.ev.appendJSON(buf[:0]) // a snapshot: no lock needed
 		fn(buf)
 	}
+	clear(due)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	q.scratch, q.buf = due[:0], buf
+}
+
+// Event is an event whose delivery time has come, not rendered yet
+// (TakeEvents).
+type Event struct{ s *eventSnap }
+
+// AppendJSON appends the event's EventBridge JSON, as DeliverEvents
+// returns it, to b. It reads only what the event was when its job changed
+// state, so it may be called from any goroutine, at any time, while the
+// world goes on.
+func (e Event) AppendJSON(b []byte) []byte { return e.s.appendJSON(b) }
+
+// TakeEvents appends to dst the events whose delivery time has come, in
+// delivery order, with the configured faults applied, as DeliverEvents
+// would return them, but not rendered: the caller renders them, on
+// whichever goroutine it likes (the harness does on a second core).
+func (w *World) TakeEvents(dst []Event) []Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := &w.ev
+	due := q.take(w.now.UnixNano(), q.scratch[:0])
+	for _, e := range due {
+		dst = append(dst, Event{e.ev})
+	}
+	clear(due)
+	q.scratch = due[:0]
+	return dst
 }
 
 // PendingEvents reports how many deliveries are still queued.

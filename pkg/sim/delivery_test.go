@@ -27,6 +27,11 @@ func fleetWorld(seed uint64, f Faults, n int) *World {
 // would) and copies on completion events, for d; it returns every
 // delivered event.
 func driveFleet(w *World, n int, d time.Duration) [][]byte {
+	return driveFleetWith(w, n, d, w.DeliverEvents)
+}
+
+// driveFleetWith is driveFleet with the events delivered by deliver.
+func driveFleetWith(w *World, n int, d time.Duration, deliver func() [][]byte) [][]byte {
 	b := w.Backup()
 	for i := range n {
 		req := backupReq(fmt.Sprintf("tok-%d", i))
@@ -40,7 +45,7 @@ func driveFleet(w *World, n int, d time.Duration) [][]byte {
 	var all [][]byte
 	for end := w.Now().Add(d); w.Now().Before(end); {
 		w.Advance(time.Minute)
-		for _, raw := range w.DeliverEvents() {
+		for _, raw := range deliver() {
 			all = append(all, raw)
 			if !bytes.Contains(raw, []byte(`"detail-type":"Backup Job State Change"`)) || !bytes.Contains(raw, []byte(`"state":"COMPLETED"`)) {
 				continue
@@ -311,27 +316,34 @@ func TestEventRule(t *testing.T) {
 	}
 }
 
-// Rendered events wait in chunks; after a burst is delivered, at most
-// maxFreeChunks empty chunks keep their memory.
-func TestEventChunksAfterBurst(t *testing.T) {
-	defer func(keep int) { maxFreeChunks = keep }(maxFreeChunks)
-	maxFreeChunks = 64 // a burst of 6,000 file systems fills ~135 chunks
-	const n = 6000
-	w := fleetWorld(2, Faults{EventBatch: 5 * time.Minute}, n)
-	events := driveFleet(w, n, 12*time.Hour)
-	if w.PendingEvents() != 0 || len(events) < 4*n {
-		t.Fatalf("%d events delivered, %d pending", len(events), w.PendingEvents())
-	}
-	kept := 0
-	for _, c := range w.ev.chunks {
-		if c.refs != 0 {
-			t.Fatalf("a chunk still counts %d events", c.refs)
+// An event taken (TakeEvents) renders, at any later time, as it was
+// delivered: what it says is taken when its job changes state, not when it
+// is rendered.
+func TestTakenEventsRenderAsDelivered(t *testing.T) {
+	const n = 300
+	faults := Faults{EventBatch: 5 * time.Minute, EventDuplicate: 0.1, EventReorder: 0.1, EventMaxDelay: 2 * time.Minute}
+	want := driveFleet(fleetWorld(3, faults, n), n, 6*time.Hour)
+	w := fleetWorld(3, faults, n)
+	var taken []Event
+	got := driveFleetWith(w, n, 6*time.Hour, func() [][]byte {
+		evs := w.TakeEvents(nil)
+		taken = append(taken, evs...)
+		var out [][]byte
+		for _, e := range evs {
+			out = append(out, e.AppendJSON(nil))
 		}
-		if c.b != nil {
-			kept++
-		}
+		return out
+	})
+	if len(want) < 4*n || len(got) != len(want) {
+		t.Fatalf("%d events taken, %d delivered", len(got), len(want))
 	}
-	if len(w.ev.chunks) <= maxFreeChunks+1 || kept > maxFreeChunks+1 {
-		t.Fatalf("%d chunks, %d with memory", len(w.ev.chunks), kept)
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("event %d taken differs from delivered:\n%s\n%s", i, got[i], want[i])
+		}
+		// Rendered again at the end, when every job has moved on.
+		if again := taken[i].AppendJSON(nil); !bytes.Equal(again, want[i]) {
+			t.Fatalf("event %d rendered later differs:\n%s\n%s", i, again, want[i])
+		}
 	}
 }

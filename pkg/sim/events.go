@@ -15,6 +15,71 @@ const (
 	DetailRestoreJob = "Restore Job State Change"
 )
 
+// eventSnap is what the JSON of an event says, taken from its job when
+// the job changes state (World.emit): the job's own fields then, and the
+// strings of what it points to. It holds nothing that changes afterwards
+// (a region's envelope parts are built when it is taken), so it can be
+// rendered later, on any goroutine.
+type eventSnap struct {
+	kind                                         engine.JobKind
+	state                                        engine.JobState
+	at                                           int64  // when the job changed state, Unix ns
+	rng                                          stream // the event's own stream (its id)
+	reg                                          *region
+	id, resourceArn, vaultArn, iamRole, message  string
+	bytes                                        int64
+	createdAt, startBy, completedAt, expectedEnd stamp
+	// Of what the job points to.
+	pointArn, srcPointArn, srcVaultArn string
+	vaultObjArn, vaultName             string // the vault's (vaultArn is as requested)
+	createdArn                         string // a restore's created resource
+	autoCreatedBy                      []byte // never written after it is built
+}
+
+// snapshot takes the event of j's transition to its current state at the
+// instant at (Unix ns).
+func (w *World) snapshot(j *job, at int64) *eventSnap {
+	j.reg.envelope(j.kind) // built now: a render may run on another goroutine
+	e := &eventSnap{
+		kind: j.kind, state: j.state, at: at, rng: w.stream(j.key.num(uint64(j.step))), reg: j.reg,
+		id: j.id, resourceArn: j.resourceArn, vaultArn: j.vaultArn, iamRole: j.iamRole, message: j.message,
+		bytes: j.bytes, createdAt: j.createdAt, startBy: j.startBy, completedAt: j.completedAt, expectedEnd: j.expectedEnd,
+	}
+	if j.point != nil {
+		e.pointArn = j.point.arn
+	}
+	if j.srcPoint != nil {
+		e.srcPointArn = j.srcPoint.arn
+	}
+	if j.srcVault != nil {
+		e.srcVaultArn = j.srcVault.arn
+	}
+	if j.vault != nil {
+		e.vaultObjArn, e.vaultName = j.vault.arn, j.vault.name
+	}
+	if j.restore != nil {
+		e.createdArn = j.restore.createdArn
+	}
+	if j.auto != nil {
+		e.autoCreatedBy = j.auto.createdBy
+	}
+	return e
+}
+
+// appendJSON appends the event's EventBridge JSON to b.
+func (e *eventSnap) appendJSON(b []byte) []byte {
+	s := e.rng
+	switch e.kind {
+	case engine.KindBackup:
+		b = renderBackup(b, e, e.state, e.at, &s)
+	case engine.KindCopy:
+		b = renderCopy(b, e, e.state, e.at, &s)
+	default:
+		b = renderRestore(b, e, e.state, e.at, &s)
+	}
+	return append(b, '}', '}')
+}
+
 // The renderers below write the exact shapes of AWS's documented examples
 // (testdata/eventbridge-*.json), key order included:
 //   - Backup and Copy events say "state", Restore events "status" (but
@@ -30,10 +95,10 @@ const (
 //   - expectedCompletionDate is "Jul 15, 2020 9:39:07 PM", not ISO 8601;
 //   - createdBy appears only on jobs a backup plan created.
 
-func renderBackup(b []byte, j *job, st engine.JobState, at int64, s *stream) []byte {
+func renderBackup(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
 	var res string
 	if st == engine.JobCompleted {
-		res = j.point.arn
+		res = j.pointArn
 	}
 	b = appendEnvelope(b, s, engine.KindBackup, j.reg, at, res)
 	b = appendField(b, "backupJobId", j.id)
@@ -45,8 +110,8 @@ func renderBackup(b []byte, j *job, st engine.JobState, at int64, s *stream) []b
 	if st == engine.JobRunning || st == engine.JobCompleted {
 		b = appendIntStrField(b, "backupSizeInBytes", j.bytes)
 	}
-	b = appendField(b, "backupVaultArn", j.vault.arn)
-	b = appendField(b, "backupVaultName", j.vault.name)
+	b = appendField(b, "backupVaultArn", j.vaultObjArn)
+	b = appendField(b, "backupVaultName", j.vaultName)
 	transferred := int64(0)
 	if st == engine.JobCompleted {
 		transferred = j.bytes
@@ -80,18 +145,16 @@ func renderBackup(b []byte, j *job, st engine.JobState, at int64, s *stream) []b
 		percent = 100
 	}
 	b = appendIntField(b, "percentDone", percent)
-	if p := j.auto; p != nil {
-		b = append(b, p.createdBy...)
-	}
+	b = append(b, j.autoCreatedBy...)
 	return b
 }
 
-func renderCopy(b []byte, j *job, st engine.JobState, at int64, s *stream) []byte {
-	b = appendEnvelope(b, s, engine.KindCopy, j.reg, at, j.srcPoint.arn)
+func renderCopy(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
+	b = appendEnvelope(b, s, engine.KindCopy, j.reg, at, j.srcPointArn)
 	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
 		b = appendField(b, "state", string(st))
-		b = appendField(b, "sourceBackupVaultArn", j.srcVault.arn)
+		b = appendField(b, "sourceBackupVaultArn", j.srcVaultArn)
 		b = appendField(b, "destinationBackupVaultArn", j.vaultArn)
 		return b
 	}
@@ -101,7 +164,7 @@ func renderCopy(b []byte, j *job, st engine.JobState, at int64, s *stream) []byt
 	b = appendField(b, "iamRoleArn", j.iamRole)
 	b = appendField(b, "resourceArn", j.resourceArn)
 	b = appendField(b, "resourceType", "EFS")
-	b = appendField(b, "sourceBackupVaultArn", j.srcVault.arn)
+	b = appendField(b, "sourceBackupVaultArn", j.srcVaultArn)
 	b = appendField(b, "state", string(st))
 	if st == engine.JobFailed {
 		b = appendField(b, "statusMessage", j.message)
@@ -112,16 +175,15 @@ func renderCopy(b []byte, j *job, st engine.JobState, at int64, s *stream) []byt
 	b = appendField(b, "destinationBackupVaultArn", j.vaultArn)
 	b = appendKey(b, "destinationRecoveryPointArn")
 	if st == engine.JobCompleted {
-		b = appendStr(b, j.point.arn)
+		b = appendStr(b, j.pointArn)
 	} else {
 		b = append(b, '{', '}')
 	}
 	return b
 }
 
-func renderRestore(b []byte, j *job, st engine.JobState, at int64, s *stream) []byte {
-	r := j.restore
-	b = appendEnvelope(b, s, engine.KindRestore, j.reg, at, j.srcPoint.arn)
+func renderRestore(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
+	b = appendEnvelope(b, s, engine.KindRestore, j.reg, at, j.srcPointArn)
 	b = appendField(b, "restoreJobId", j.id)
 	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
@@ -129,8 +191,8 @@ func renderRestore(b []byte, j *job, st engine.JobState, at int64, s *stream) []
 		return b
 	}
 	if st == engine.JobCompleted {
-		b = appendField(b, "backupVaultArn", j.srcVault.arn)
-		b = appendField(b, "recoveryPointArn", j.srcPoint.arn)
+		b = appendField(b, "backupVaultArn", j.srcVaultArn)
+		b = appendField(b, "recoveryPointArn", j.srcPointArn)
 		b = appendField(b, "sourceResourceArn", j.resourceArn)
 	}
 	b = appendIntStrField(b, "backupSizeInBytes", j.bytes)
@@ -143,7 +205,7 @@ func renderRestore(b []byte, j *job, st engine.JobState, at int64, s *stream) []
 	case engine.JobFailed:
 		b = appendField(b, "statusMessage", j.message)
 	case engine.JobCompleted:
-		b = appendField(b, "createdResourceArn", r.createdArn)
+		b = appendField(b, "createdResourceArn", j.createdArn)
 		b = appendTimeField(b, "completionDate", j.completedAt)
 	}
 	return b

@@ -325,21 +325,33 @@ func (h *Harness) concurrently(n int, fn func(i int)) {
 // deliverEvents hands the world's events to the job-event use-case through
 // the parser, with Lambda's asynchronous retries (two more attempts).
 //
-// The world renders a minute's events first, then they are parsed and
-// handled. With one worker they are handled one after another, in order
-// (the run is reproducible by seed), while a second goroutine parses
-// ahead of the handler: parsing is a pure function of the bytes, as each
-// jobevents invocation parses its own payload, so it can run on another
-// core without changing what the handler does or in what order.
+// A minute's events are rendered, parsed and handled. With one worker
+// they are handled one after another, in order (the run is reproducible
+// by seed), while a second goroutine parses ahead of the handler: parsing
+// is a pure function of the bytes, as each jobevents invocation parses its
+// own payload, so it can run on another core without changing what the
+// handler does or in what order. For the engine's own handler it renders
+// them too (a render reads only what the event was when emitted); a
+// driver that is handed the bytes gets them rendered first.
 func (h *Harness) deliverEvents(ctx context.Context) {
 	b := &h.batch
 	b.reset()
-	h.World.DeliverEventsTo(b.add)
+	_, isDirect := h.Driver.(direct)
+	if h.Opts.Workers <= 1 && isDirect {
+		// The handler takes parsed updates: render on the second core too.
+		b.taken = h.World.TakeEvents(b.taken)
+	} else {
+		h.World.DeliverEventsTo(b.add)
+	}
 	if h.Opts.Workers <= 1 {
 		b.parseAhead()
 		for i := range b.len() {
 			u, err := b.parsed(i)
-			h.handleParsed(ctx, b.event(i), u, err)
+			var raw []byte // the direct driver needs none
+			if !isDirect {
+				raw = b.event(i)
+			}
+			h.handleParsed(ctx, raw, u, err)
 		}
 		b.done()
 	} else {
