@@ -146,6 +146,7 @@ func (q *eventQueue) take(now int64, dst []pendingEvent) []pendingEvent {
 		dst = append(dst, b...)
 		q.pending -= len(b)
 		if len(q.spare) < 16 {
+			clear(b) // its snapshots are the collector's once delivered
 			q.spare = append(q.spare, b[:0])
 		}
 	}
