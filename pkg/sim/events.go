@@ -18,7 +18,7 @@ const (
 // eventSnap is what the JSON of an event says, taken from its job when
 // the job changes state (World.emit): the job's own fields then, and the
 // strings of what it points to. It holds nothing that changes afterwards
-// (a region's envelope parts are built when it is taken), so it can be
+// (a region's envelope parts are built with the region), so it can be
 // rendered later, on any goroutine.
 type eventSnap struct {
 	kind                                         engine.JobKind
@@ -39,7 +39,6 @@ type eventSnap struct {
 // snapshot takes the event of j's transition to its current state at the
 // instant at (Unix ns).
 func (w *World) snapshot(j *job, at int64) *eventSnap {
-	j.reg.envelope(j.kind) // built now: a render may run on another goroutine
 	e := &eventSnap{
 		kind: j.kind, state: j.state, at: at, rng: w.stream(j.key.num(uint64(j.step))), reg: j.reg,
 		id: j.id, resourceArn: j.resourceArn, vaultArn: j.vaultArn, iamRole: j.iamRole, message: j.message,

@@ -105,7 +105,7 @@ type region struct {
 	net       *network
 	acct      *account         // the account (World.accounts never replaces one)
 	tokenless uint64           // jobs started without an idempotency token
-	env       [3]envelopeParts // by job kind: backup, copy, restore
+	env       [3]envelopeParts // by job kind: backup, copy, restore; built with the region
 	w         *World
 }
 
@@ -332,6 +332,9 @@ func (w *World) region(l engine.Loc) *region {
 			w.accounts[l.Account] = a
 		}
 		r = &region{loc: l, optIn: true, vaults: map[string]*vault{}, fss: map[string]*fileSystem{}, acct: a, w: w}
+		for _, k := range []engine.JobKind{engine.KindBackup, engine.KindCopy, engine.KindRestore} {
+			r.envelope(k) // built once, here: events are rendered on other goroutines
+		}
 		w.regions[l] = r
 	}
 	return r
