@@ -44,15 +44,7 @@ func (w *World) snapshot(j *job, at int64) *eventSnap {
 		id: j.id, resourceArn: j.resourceArn, vaultArn: j.vaultArn, iamRole: j.iamRole, message: j.message,
 		bytes: j.bytes, createdAt: j.createdAt, startBy: j.startBy, completedAt: j.completedAt, expectedEnd: j.expectedEnd,
 	}
-	if j.point != nil {
-		e.pointArn = j.point.arn
-	}
-	if j.srcPoint != nil {
-		e.srcPointArn = j.srcPoint.arn
-	}
-	if j.srcVault != nil {
-		e.srcVaultArn = j.srcVault.arn
-	}
+	e.pointArn, e.srcPointArn, e.srcVaultArn = j.arns()
 	if j.vault != nil {
 		e.vaultObjArn, e.vaultName = j.vault.arn, j.vault.name
 	}
@@ -70,11 +62,11 @@ func (e *eventSnap) appendJSON(b []byte) []byte {
 	s := e.rng
 	switch e.kind {
 	case engine.KindBackup:
-		b = renderBackup(b, e, e.state, e.at, &s)
+		b = renderBackup(b, e, &s)
 	case engine.KindCopy:
-		b = renderCopy(b, e, e.state, e.at, &s)
+		b = renderCopy(b, e, &s)
 	default:
-		b = renderRestore(b, e, e.state, e.at, &s)
+		b = renderRestore(b, e, &s)
 	}
 	return append(b, '}', '}')
 }
@@ -94,7 +86,8 @@ func (e *eventSnap) appendJSON(b []byte) []byte {
 //   - expectedCompletionDate is "Jul 15, 2020 9:39:07 PM", not ISO 8601;
 //   - createdBy appears only on jobs a backup plan created.
 
-func renderBackup(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
+func renderBackup(b []byte, j *eventSnap, s *stream) []byte {
+	st, at := j.state, j.at
 	var res string
 	if st == engine.JobCompleted {
 		res = j.pointArn
@@ -148,7 +141,8 @@ func renderBackup(b []byte, j *eventSnap, st engine.JobState, at int64, s *strea
 	return b
 }
 
-func renderCopy(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
+func renderCopy(b []byte, j *eventSnap, s *stream) []byte {
+	st, at := j.state, j.at
 	b = appendEnvelope(b, s, engine.KindCopy, j.reg, at, j.srcPointArn)
 	if st == engine.JobCreated {
 		b = appendTimeField(b, "creationDate", j.createdAt)
@@ -181,7 +175,8 @@ func renderCopy(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream)
 	return b
 }
 
-func renderRestore(b []byte, j *eventSnap, st engine.JobState, at int64, s *stream) []byte {
+func renderRestore(b []byte, j *eventSnap, s *stream) []byte {
+	st, at := j.state, j.at
 	b = appendEnvelope(b, s, engine.KindRestore, j.reg, at, j.srcPointArn)
 	b = appendField(b, "restoreJobId", j.id)
 	if st == engine.JobCreated {

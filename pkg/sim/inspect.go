@@ -120,15 +120,7 @@ func (w *World) Jobs() []JobInfo {
 			StartedAt:   j.startedAt.time(),
 			CompletedAt: j.completedAt.time(),
 		}
-		if j.srcVault != nil {
-			ji.SourceVaultArn = j.srcVault.arn
-		}
-		if j.srcPoint != nil {
-			ji.SourcePointArn = j.srcPoint.arn
-		}
-		if j.point != nil {
-			ji.PointArn = j.point.arn
-		}
+		ji.PointArn, ji.SourcePointArn, ji.SourceVaultArn = j.arns()
 		if j.restore != nil {
 			ji.PointArn = j.restore.createdArn
 		}

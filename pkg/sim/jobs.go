@@ -104,6 +104,21 @@ func (w *World) jobID(k key, upper bool) string {
 	}
 }
 
+// arns returns the ARNs of the recovery points and source vault j points
+// to, "" where it points to none.
+func (j *job) arns() (point, srcPoint, srcVault string) {
+	if j.point != nil {
+		point = j.point.arn
+	}
+	if j.srcPoint != nil {
+		srcPoint = j.srcPoint.arn
+	}
+	if j.srcVault != nil {
+		srcVault = j.srcVault.arn
+	}
+	return point, srcPoint, srcVault
+}
+
 func (w *World) addJob(j *job) {
 	j.seq = len(w.jobs)
 	j.key = newKey("job").str(j.id)
