@@ -10,6 +10,10 @@
 // descheduled on a busy machine), it computes that one too after a short
 // spin. f must therefore give the same value when called twice for one
 // index (a pure function, or a read of data nobody changes meanwhile).
+//
+// The second goroutine may be one the caller has anyway (StartOn, Help):
+// one that does other work beside the consumer, rather than a third
+// goroutine competing with the two for a machine's two cores.
 package ahead
 
 import (
@@ -38,12 +42,53 @@ type Values[T any] struct {
 	multi   bool // more than one processor: a second goroutine helps
 	n       int64
 	wg      sync.WaitGroup
+	wake    func() // StartOn's: the helper may claim again
 }
 
 // Start begins computing f(0..n-1), on a second goroutine when there are
 // at least two values and more than one processor.
 func (v *Values[T]) Start(n int, f func(i int) T) {
-	v.f, v.n = f, int64(n)
+	v.begin(n, f, nil)
+	if n >= 2 && v.multi {
+		v.goAhead()
+	}
+}
+
+// StartOn begins computing f(0..n-1) with a helper goroutine of the
+// caller's rather than one of its own: the helper calls Help, which
+// computes the next value ahead (within the Window), until it returns
+// false; when the consumer has used half of what was computed ahead, Get
+// calls wake (on the consumer's goroutine), after which the helper should
+// call Help again. Nothing waits for the helper: the consumer computes
+// what is not ready. Before Wait the helper must have stopped calling Help.
+func (v *Values[T]) StartOn(n int, f func(i int) T, wake func()) {
+	v.begin(n, f, wake)
+	v.running.Store(true) // the helper starts by helping
+}
+
+// Help computes the next value of a StartOn run, if one may be claimed
+// ahead now, and reports whether it did; after false (all are claimed,
+// Stop was called, or the window is full) the next wake says when to
+// call it again.
+func (v *Values[T]) Help() bool {
+	if i, ok := v.claim(true); ok {
+		v.compute(i)
+		return true
+	}
+	v.running.Store(false)
+	return false
+}
+
+// Short reports whether fewer than half a window of values is claimed
+// ahead of the consumer, for a StartOn helper that has other work: it
+// should Help first.
+func (v *Values[T]) Short() bool {
+	next := v.next.Load()
+	return !v.stop.Load() && next < v.n && next < v.at.Load()+int64(max(v.Window/2, 1))
+}
+
+func (v *Values[T]) begin(n int, f func(i int) T, wake func()) {
+	v.f, v.n, v.wake = f, int64(n), wake
 	if cap(v.vals) < n {
 		v.vals = make([]T, n)
 		v.ready = make([]atomic.Bool, n)
@@ -56,9 +101,6 @@ func (v *Values[T]) Start(n int, f func(i int) T) {
 	v.at.Store(0)
 	v.stop.Store(false)
 	v.multi = runtime.GOMAXPROCS(0) > 1
-	if n >= 2 && v.multi {
-		v.goAhead()
-	}
 }
 
 // goAhead starts the second goroutine.
@@ -96,7 +138,20 @@ func (v *Values[T]) Get(i int) T {
 	v.at.Store(int64(i))
 	if v.Window > 0 && v.multi && !v.running.Load() && !v.stop.Load() {
 		if next := v.next.Load(); next < v.n && next <= int64(i+v.Window/2) {
-			v.goAhead()
+			if v.wake != nil {
+				v.running.Store(true)
+				v.wake()
+			} else {
+				v.goAhead()
+			}
+		}
+	}
+	if v.wake != nil && v.running.Load() {
+		// A StartOn helper that is helping reads what the consumer would
+		// (the same store, say): give it a moment rather than take index
+		// i from it and contend with it for a lock, when waking a
+		// goroutine that sleeps on a lock costs 100 µs on a busy machine.
+		for spins := 0; spins < helperSpins && !v.ready[i].Load(); spins++ {
 		}
 	}
 	for spins := 0; !v.ready[i].Load(); spins++ {
@@ -114,15 +169,20 @@ func (v *Values[T]) Get(i int) T {
 	return v.vals[i]
 }
 
+// helperSpins is how long Get waits for a StartOn helper's value: some
+// 10-20 µs, a few times what one value took in the engine's retention.
+const helperSpins = 20000
+
 // Stop ends the run early: no index is claimed any more (the consumer
 // does not want the rest). Wait must still be called.
 func (v *Values[T]) Stop() { v.stop.Store(true) }
 
-// Wait waits for the second goroutine, which may be computing the last
-// index it claimed, and drops the values, so that v can be started again
+// Wait waits for the second goroutine (not a StartOn helper: see
+// StartOn), which may be computing the last index it claimed, and drops
+// the values, so that v can be started again
 // and holds nothing the caller no longer needs.
 func (v *Values[T]) Wait() {
 	v.wg.Wait()
 	clear(v.vals)
-	v.f = nil
+	v.f, v.wake = nil, nil
 }

@@ -18,9 +18,16 @@ import (
 // loop stops after a failed write therefore depends only on which write
 // failed, never on how fast the two goroutines ran: a reproducible run
 // stays reproducible.
+//
+// The goroutine may also do other work for the loop (side, as retention
+// plans the groups ahead of the one it deletes in), so that the
+// loop has one goroutine beside it, not two competing for the second
+// core: with two, the loop waited on the scheduler about a third of a
+// retention pass.
 type behind struct {
 	ch     chan []func() error
-	acks   chan bool // per batch, in order: whether a function of it failed
+	wake   chan struct{} // side may have work again
+	acks   chan bool     // per batch, in order: whether a function of it failed
 	batch  []func() error
 	sent   int // batches handed over
 	acked  int // acks received
@@ -35,21 +42,78 @@ type behind struct {
 // stops a pass at most two batches later.
 const behindBatch = 128
 
-func startBehind() *behind {
-	b := &behind{ch: make(chan []func() error, 2), acks: make(chan bool, 4)}
+// side is the other work a behind goroutine may do for the loop
+// (ahead.Values started with StartOn): Help does one piece and reports
+// whether there was one; Short says the loop is about to need more, which
+// goes before the next write.
+type side interface {
+	Help() bool
+	Short() bool
+}
+
+// startBehind starts the goroutine. With side not nil it writes one
+// function at a time, helps first whenever side is Short, and between
+// batches helps until side has nothing to do (a call to wakeSide says
+// when it has again).
+func startBehind(side side) *behind {
+	b := &behind{ch: make(chan []func() error, 2), acks: make(chan bool, 4), wake: make(chan struct{}, 1)}
 	b.wg.Go(func() {
-		for batch := range b.ch {
-			failed := false
-			for _, fn := range batch {
-				if err := fn(); err != nil {
-					b.errs = append(b.errs, err)
-					failed = true
+		var batch []func() error
+		failed := false
+		for {
+			if len(batch) == 0 {
+				var ok bool
+				if batch, ok = b.next(side); !ok {
+					return
+				}
+				if failed = false; len(batch) == 0 {
+					b.acks <- false // (do and finish send none)
+					continue
 				}
 			}
-			b.acks <- failed
+			if side != nil && side.Short() && side.Help() {
+				continue
+			}
+			if err := batch[0](); err != nil {
+				b.errs = append(b.errs, err)
+				failed = true
+			}
+			if batch = batch[1:]; len(batch) == 0 {
+				b.acks <- failed
+			}
 		}
 	})
 	return b
+}
+
+// next returns the next batch, helping side while there is none; false
+// once finish closed the channel and every batch ran.
+func (b *behind) next(side side) ([]func() error, bool) {
+	for side != nil {
+		select {
+		case batch, ok := <-b.ch:
+			return batch, ok
+		default:
+		}
+		if side.Help() {
+			continue
+		}
+		select {
+		case batch, ok := <-b.ch:
+			return batch, ok
+		case <-b.wake:
+		}
+	}
+	batch, ok := <-b.ch
+	return batch, ok
+}
+
+// wakeSide tells the goroutine that side has work again.
+func (b *behind) wakeSide() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
 }
 
 // do queues fn, which must not share anything the caller changes after

@@ -125,22 +125,20 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 	}
 	record := func(write func() error) error { return write() }
 	var writes *behind
+	var plans ahead.Values[planned]
 	if kind == workList && e.Config.Concurrency <= 1 && n >= minPipeline {
 		// One group at a time (the simulation's reproducible mode): a
-		// pipeline over the second core. Another goroutine reads the next
-		// groups' tasks and decides on them while this one deletes; the
-		// reads are of other file systems' tasks, which acting on this one
-		// does not write, and the decisions are a function of them and
-		// the time. At most 64 groups ahead: a pass the deletion budget
-		// stops early has read little it does not use. And the writes that
-		// record what this one did go, in order, to a goroutine behind it.
-		plans := ahead.Values[planned]{Window: 64}
-		plans.Start(n, prepare)
-		writes = startBehind()
-		defer func() {
-			plans.Stop()
-			plans.Wait()
-		}()
+		// pipeline over the second core. The writes that record what this
+		// goroutine did go, in order, to a goroutine behind it, which
+		// between batches reads the next groups' tasks and decides on them
+		// while this one deletes; the reads are of other file systems'
+		// tasks, which acting on this one does not write, and the
+		// decisions are a function of them and the time. At most 64
+		// groups ahead: a pass the deletion budget stops early has read
+		// little it does not use.
+		plans.Window = 64
+		plans.StartOn(n, prepare, func() { writes.wakeSide() })
+		writes = startBehind(&plans)
 		prepare = plans.Get
 		record = func(write func() error) error {
 			writes.do(write)
@@ -174,7 +172,9 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 		return err == nil
 	})
 	if writes != nil {
-		errs = append(errs, writes.finish())
+		plans.Stop()
+		errs = append(errs, writes.finish()) // the helper is done with plans
+		plans.Wait()
 	}
 	return errors.Join(errs...)
 }
