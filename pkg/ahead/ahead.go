@@ -146,7 +146,7 @@ func (v *Values[T]) Get(i int) T {
 			}
 		}
 	}
-	if v.wake != nil && v.running.Load() {
+	if v.wake != nil && v.multi && v.running.Load() {
 		// A StartOn helper that is helping reads what the consumer would
 		// (the same store, say): give it a moment rather than take index
 		// i from it and contend with it for a lock, when waking a
