@@ -179,8 +179,8 @@ func (v *Values[T]) Stop() { v.stop.Store(true) }
 
 // Wait waits for the second goroutine (not a StartOn helper: see
 // StartOn), which may be computing the last index it claimed, and drops
-// the values, so that v can be started again
-// and holds nothing the caller no longer needs.
+// the values, so that v can be started again and holds nothing the
+// caller no longer needs.
 func (v *Values[T]) Wait() {
 	v.wg.Wait()
 	clear(v.vals)

@@ -66,8 +66,9 @@ func startBehind(side side) *behind {
 				if batch, ok = b.next(side); !ok {
 					return
 				}
-				if failed = false; len(batch) == 0 {
-					b.acks <- false // (do and finish send none)
+				failed = false
+				if len(batch) == 0 { // (do and finish send none)
+					b.acks <- false
 					continue
 				}
 			}

@@ -130,10 +130,10 @@ func (e *Engine) retainGroups(ctx context.Context, p *policy.Policy, n int, plan
 		// One group at a time (the simulation's reproducible mode): a
 		// pipeline over the second core. The writes that record what this
 		// goroutine did go, in order, to a goroutine behind it, which
-		// between batches reads the next groups' tasks and decides on them
-		// while this one deletes; the reads are of other file systems'
-		// tasks, which acting on this one does not write, and the
-		// decisions are a function of them and the time. At most 64
+		// between its writes reads the next groups' tasks and decides on
+		// them while this one deletes; the reads are of other file
+		// systems' tasks, which acting on this one does not write, and
+		// the decisions are a function of them and the time. At most 64
 		// groups ahead: a pass the deletion budget stops early has read
 		// little it does not use.
 		plans.Window = 64
