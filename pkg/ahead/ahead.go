@@ -28,8 +28,9 @@ type Values[T any] struct {
 	// Window, when above zero, is how far ahead of the consumer the second
 	// goroutine may go: a consumer that may stop early (see Stop) then
 	// wastes at most Window values. The goroutine ends when it reaches the
-	// window's edge and Get starts another once the consumer has used half
-	// of what was computed ahead, rather than either waiting for the other.
+	// window's edge and Get starts another (or, after StartOn, wakes the
+	// helper) once the consumer has used half of what was computed ahead,
+	// rather than either waiting for the other.
 	Window int
 
 	f       func(i int) T
@@ -59,8 +60,9 @@ func (v *Values[T]) Start(n int, f func(i int) T) {
 // computes the next value ahead (within the Window), until it returns
 // false; when the consumer has used half of what was computed ahead, Get
 // calls wake (on the consumer's goroutine), after which the helper should
-// call Help again. Nothing waits for the helper: the consumer computes
-// what is not ready. Before Wait the helper must have stopped calling Help.
+// call Help again. The consumer waits for a helper that is helping only
+// a moment (helperSpins) before it computes a value itself. Before Wait
+// the helper must have stopped calling Help.
 func (v *Values[T]) StartOn(n int, f func(i int) T, wake func()) {
 	v.begin(n, f, wake)
 	v.running.Store(true) // the helper starts by helping
@@ -89,6 +91,7 @@ func (v *Values[T]) Short() bool {
 
 func (v *Values[T]) begin(n int, f func(i int) T, wake func()) {
 	v.f, v.n, v.wake = f, int64(n), wake
+	v.running.Store(false)
 	if cap(v.vals) < n {
 		v.vals = make([]T, n)
 		v.ready = make([]atomic.Bool, n)
@@ -170,7 +173,8 @@ func (v *Values[T]) Get(i int) T {
 }
 
 // helperSpins is how long Get waits for a StartOn helper's value: some
-// 10-20 µs, a few times what one value took in the engine's retention.
+// 40 µs on the benchmark machine (under 150 spins in the engine's
+// retention as a rule), a few times what one value takes there.
 const helperSpins = 20000
 
 // Stop ends the run early: no index is claimed any more (the consumer

@@ -111,9 +111,15 @@ func TestStartOnHelper(t *testing.T) {
 		close(done)
 		<-helperDone
 		v.Wait()
-		after := calls.Load()
-		if after < int64(stopAt) || after > 2*int64(stopAt)+int64(v.Window)+1 {
-			t.Fatalf("round %d: f called %d times with window %d, %d taken of %d", round, after, v.Window, stopAt, n)
+		// (The window's bound is TestShortAndWake's: here the consumer
+		// may claim past it while it waits for a value the helper holds.)
+		if after := calls.Load(); after < int64(stopAt) {
+			t.Fatalf("round %d: f called %d times, %d values taken", round, after, stopAt)
+		}
+		for i := range v.vals {
+			if v.vals[i] != nil {
+				t.Fatalf("round %d: value %d kept after Wait", round, i)
+			}
 		}
 	}
 }

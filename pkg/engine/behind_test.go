@@ -2,9 +2,11 @@ package engine
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // A failed function is learnt at the end of the batch after its own, never
@@ -74,5 +76,29 @@ func testBehindFailure(t *testing.T, failAt int, withSide bool) {
 	}
 	if withSide && failAt >= 11 && sideFirst < 500 {
 		t.Errorf("fail at %d: %d pieces of side work done before the next write, want the 500 that were Short", failAt, sideFirst)
+	}
+}
+
+// With no batch to write, the goroutine does side work until there is
+// none, and again after wakeSide.
+func TestBehindDoesSideWorkBetweenBatches(t *testing.T) {
+	cs := &countSide{}
+	cs.left.Store(50)
+	b := startBehind(cs)
+	waitFor := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); cs.done.Load() != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("side work done %d, want %d", cs.done.Load(), want)
+			}
+			runtime.Gosched()
+		}
+	}
+	waitFor(50)
+	cs.left.Store(30)
+	b.wakeSide()
+	waitFor(80)
+	if err := b.finish(); err != nil {
+		t.Fatal(err)
 	}
 }
