@@ -68,10 +68,10 @@ func (v *Values[T]) StartOn(n int, f func(i int) T, wake func()) {
 	v.running.Store(true) // the helper starts by helping
 }
 
-// Help computes the next value of a StartOn run, if one may be claimed
-// ahead now, and reports whether it did; after false (all are claimed,
-// Stop was called, or the window is full) the next wake says when to
-// call it again.
+// Help computes the next value ahead, if one may be claimed now, and
+// reports whether it did: the step of the second goroutine, Start's own or
+// a StartOn helper. After false (all are claimed, Stop was called, or the
+// window is full) the next wake, or goroutine, says when to call it again.
 func (v *Values[T]) Help() bool {
 	if i, ok := v.claim(true); ok {
 		v.compute(i)
@@ -110,9 +110,7 @@ func (v *Values[T]) begin(n int, f func(i int) T, wake func()) {
 func (v *Values[T]) goAhead() {
 	v.running.Store(true)
 	v.wg.Go(func() {
-		defer v.running.Store(false)
-		for i, ok := v.claim(true); ok; i, ok = v.claim(true) {
-			v.compute(i)
+		for v.Help() {
 		}
 	})
 }
