@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -95,6 +96,17 @@ func (b *Bucket) Upload(ctx context.Context, key string, write func(io.Writer) e
 		return err
 	}
 	return wrap(w.Close(), "upload %s", b.url(key))
+}
+
+// DeleteIndex deletes one index object (DeleteObject, which answers 204
+// whether or not the object existed). Only keys under engine.IndexesPrefix
+// are deleted: a key elsewhere is a caller's bug, not something to act on.
+func (b *Bucket) DeleteIndex(ctx context.Context, key string) error {
+	if !strings.HasPrefix(key, engine.IndexesPrefix) || !strings.HasSuffix(key, ".idx") {
+		return engine.Errorf(engine.EINVALID, "delete %s: not an index key (%s<...>.idx)", b.url(key), engine.IndexesPrefix)
+	}
+	_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)})
+	return wrap(err, "delete %s", b.url(key))
 }
 
 // IndexInfo opens the index at key (and its base, for a delta) and

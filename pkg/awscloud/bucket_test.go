@@ -99,3 +99,37 @@ func TestBucketUploadAbortsOnWriteError(t *testing.T) {
 		t.Errorf("Get of an oversized result: %v, want EINVALID", err)
 	}
 }
+
+func TestBucketDeleteIndex(t *testing.T) {
+	b := testBucket(t)
+	key := "indexes/111122223333/us-east-1/fs-0123456789abcdef0/rp1.idx"
+	keep := "indexes/111122223333/us-east-1/fs-0123456789abcdef0/rp2.idx"
+	meta := index.Meta{FileSystemID: "fs-0123456789abcdef0", RestorePointARN: sampleRP, IndexCreated: time.Unix(1, 0)}
+	writeIndex(t, b, key, meta, "a")
+	writeIndex(t, b, keep, meta, "a")
+	if err := b.DeleteIndex(bg(), key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.IndexInfo(bg(), key); engine.ErrorCode(err) != engine.ENOTFOUND {
+		t.Errorf("deleted index still reads: %v", err)
+	}
+	if _, err := b.IndexInfo(bg(), keep); err != nil {
+		t.Errorf("deleting one index touched another: %v", err)
+	}
+	// Deleting again (a retried Prune) is no error, as S3 answers 204.
+	if err := b.DeleteIndex(bg(), key); err != nil {
+		t.Errorf("deleting an absent index: %v", err)
+	}
+	// Results and anything outside indexes/ are never deleted through it.
+	if err := b.Put(bg(), "results/ix-1.json", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"results/ix-1.json", "indexes/111122223333/us-east-1/fs-0123456789abcdef0/rp2.json", "other/x.idx"} {
+		if err := b.DeleteIndex(bg(), k); engine.ErrorCode(err) != engine.EINVALID {
+			t.Errorf("DeleteIndex(%q) = %v, want EINVALID", k, err)
+		}
+	}
+	if _, err := b.Get(bg(), "results/ix-1.json"); err != nil {
+		t.Errorf("a refused delete removed the object: %v", err)
+	}
+}

@@ -24,6 +24,7 @@ func init() {
 	restRoutes = append(restRoutes,
 		struct{ service, method, pattern, op string }{"s3", "GET", "*/*/*", "GetObject"},
 		struct{ service, method, pattern, op string }{"s3", "PUT", "*/*/*", "PutObject"},
+		struct{ service, method, pattern, op string }{"s3", "DELETE", "*/*/*/*/*/*", "DeleteObject"},
 	)
 	for op, file := range map[string]string{
 		"ec2.DescribeVpcs":             "ec2-describe-vpcs.xml",
@@ -38,6 +39,7 @@ func init() {
 	}
 	defaultReplies["s3.GetObject"] = sampleResultJSON
 	defaultReplies["s3.PutObject"] = ""
+	defaultReplies["s3.DeleteObject"] = ""
 	shapeCases = append(shapeCases, indexShapeCases...)
 }
 
@@ -212,6 +214,23 @@ var indexShapeCases = []shapeCase{
 			wantSegments(t, calls[0], "PUT", indexBucket, "results", sampleRunID+".json")
 			if !strings.Contains(string(calls[0].Body), `"runId":"`+sampleRunID+`"`) || calls[0].Header.Get("Content-Type") != "application/json" {
 				t.Errorf("PutObject body %q content type %q", calls[0].Body, calls[0].Header.Get("Content-Type"))
+			}
+		},
+	},
+	{
+		// Prune deletes one index object (the key of engine.IndexKey); S3
+		// answers 204 whether or not it existed.
+		op: "s3.DeleteObject",
+		run: func(t *testing.T, c *Cloud) {
+			key := engine.IndexKey(use1, "fs-0123456789abcdef0", sampleRP)
+			if err := c.Bucket(indexBucket).DeleteIndex(bg(), key); err != nil {
+				t.Fatal(err)
+			}
+		},
+		check: func(t *testing.T, calls []call) {
+			wantSegments(t, calls[0], "DELETE", indexBucket, "indexes", homeAccount, "us-east-1", "fs-0123456789abcdef0", "8f3b9c4e-2d1a-4c7b-9e6f-0a1b2c3d4e5f.idx")
+			if calls[0].Region != "eu-west-1" || calls[0].Query.Has("versionId") {
+				t.Errorf("DeleteObject went to %s with query %v: want the home Region and no version id (a delete marker, so the bucket keeps the version)", calls[0].Region, calls[0].Query)
 			}
 		},
 	},

@@ -28,11 +28,12 @@ const (
 	IndexDone      IndexState = "done"      // the index is in the bucket
 	IndexFailed    IndexState = "failed"    // see Message; the session has a warning
 	IndexSkipped   IndexState = "skipped"   // not run on purpose (another run held the file system)
+	IndexDeleted   IndexState = "deleted"   // was done; the index was deleted after its restore points (see Prune)
 )
 
 // Terminal reports whether the state is final.
 func (s IndexState) Terminal() bool {
-	return s == IndexDone || s == IndexFailed || s == IndexSkipped
+	return s == IndexDone || s == IndexFailed || s == IndexSkipped || s == IndexDeleted
 }
 
 // ReasonIndexIncomplete marks an index that was written but could not read
@@ -245,11 +246,15 @@ type Instances interface {
 }
 
 // IndexObjects reads index objects back, so that indexdone believes the
-// index it finds rather than the worker's word.
+// index it finds rather than the worker's word, and deletes the indexes
+// whose restore points are gone (Prune).
 type IndexObjects interface {
 	// IndexInfo opens the index at key in the index bucket (and its base,
 	// for a delta) and returns what its footer says. ENOTFOUND if absent.
 	IndexInfo(ctx context.Context, key string) (IndexSummary, error)
+	// DeleteIndex deletes the object at key; an absent object is no error
+	// (S3's DeleteObject answers 204 for both).
+	DeleteIndex(ctx context.Context, key string) error
 }
 
 // IndexSummary is what an index object says about itself.

@@ -88,6 +88,13 @@ func (ix *Indexer) Done(ctx context.Context, res WorkerResult) error {
 	if err != nil {
 		return fmt.Errorf("index result %s: record done: %w", run.ID, err)
 	}
+	// Still holding the file system's slot: no launch of it chooses a base
+	// while Prune decides which indexes to delete.
+	if pr, err := ix.Prune(ctx, run.Loc, run.FileSystem); err != nil {
+		log.Warn("could not delete every index whose restore points are gone; the next index of the file system tries again", "deleted", pr.Deleted, "error", err)
+	} else if pr.Deleted > 0 || pr.Kept > 0 {
+		log.Info("indexes of restore points that are gone", "deleted", pr.Deleted, "keptAsBase", pr.Kept)
+	}
 	if err := ix.Runs.UnlockFileSystem(ctx, run.Loc, run.FileSystem, run.ID); err != nil {
 		log.Warn("could not free the file system's index slot; it frees itself at its expiry", "error", err)
 	}

@@ -158,13 +158,32 @@ func (ix *Indexer) startRecord(ctx context.Context, m IndexRunMsg) (*IndexRun, e
 
 // chooseBase picks the full index the new index is a delta of, or "" for a
 // full index: the newest done run's base (or that run, if it is full),
-// unless its delta grew past DeltaMaxFraction of the base or the base
-// already has MaxDeltaChain deltas.
+// unless its delta grew past DeltaMaxFraction of the base, the base
+// already has MaxDeltaChain deltas, or retention deleted the base's
+// restore points (a new delta would keep an index of points that are gone
+// for as long as the delta lives; see Prune).
 func (ix *Indexer) chooseBase(ctx context.Context, run *IndexRun) (string, error) {
+	base, err := ix.baseRun(ctx, run)
+	if base == nil || err != nil {
+		return "", err
+	}
+	gone, err := ix.pointsGone(ctx, base)
+	if err != nil {
+		return "", fmt.Errorf("choose the base of the index of %s: %w", run.FileSystem, err)
+	}
+	if gone {
+		return "", nil
+	}
+	return base.IndexKey, nil
+}
+
+// baseRun is chooseBase's choice before it looks at the base's restore
+// points: nil for a full index.
+func (ix *Indexer) baseRun(ctx context.Context, run *IndexRun) (*IndexRun, error) {
 	limit := ix.Config.MaxDeltaChain + 2
 	runs, _, err := ix.Runs.FileSystemIndexRuns(ctx, IndexRunQuery{Loc: run.Loc, FileSystem: run.FileSystem, DoneOnly: true, Limit: limit})
 	if err != nil {
-		return "", fmt.Errorf("list the indexes of %s: %w", run.FileSystem, err)
+		return nil, fmt.Errorf("list the indexes of %s: %w", run.FileSystem, err)
 	}
 	var newest *IndexRun
 	for _, r := range runs {
@@ -174,10 +193,10 @@ func (ix *Indexer) chooseBase(ctx context.Context, run *IndexRun) (string, error
 		}
 	}
 	if newest == nil {
-		return "", nil
+		return nil, nil
 	}
 	if newest.BaseKey == "" {
-		return newest.IndexKey, nil
+		return newest, nil
 	}
 	var base *IndexRun
 	deltas := 0
@@ -190,9 +209,9 @@ func (ix *Indexer) chooseBase(ctx context.Context, run *IndexRun) (string, error
 		}
 	}
 	if base == nil || deltas >= ix.Config.MaxDeltaChain || float64(newest.Records) > ix.Config.DeltaMaxFraction*float64(base.Entries) {
-		return "", nil
+		return nil, nil
 	}
-	return base.IndexKey, nil
+	return base, nil
 }
 
 // end finishes a run that did not produce an index, with what the worker

@@ -69,6 +69,7 @@ func TestDemoIndexesTrees(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("home/bob lists %q, want %q", got, want)
 	}
+	checkPrunedIndexes(t, h)
 	warned := false
 	for _, n := range h.Notices {
 		for _, r := range n.Session.Reasons {
@@ -79,5 +80,56 @@ func TestDemoIndexesTrees(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no session warned about the refused index runs in us-east-1")
+	}
+}
+
+// checkPrunedIndexes checks what Prune left after the run: retention has
+// deleted the first days' restore points (daily retention 14 days), so
+// some indexes are deleted; a deleted index's points are all gone and its
+// object is too; every done index, and the base of every delta that is not
+// deleted, is still in the bucket.
+func checkPrunedIndexes(t *testing.T, h *Harness) {
+	t.Helper()
+	ctx := context.Background()
+	fileSystems := map[string]engine.Loc{}
+	for _, k := range h.Objects.Keys() {
+		parts := strings.Split(strings.TrimPrefix(k, engine.IndexesPrefix), "/")
+		if strings.HasPrefix(k, engine.IndexesPrefix) && len(parts) == 4 {
+			fileSystems[parts[2]] = engine.Loc{Account: parts[0], Region: parts[1]}
+		}
+	}
+	deleted, done := 0, 0
+	for fs, l := range fileSystems {
+		runs, _, err := h.IndexRuns.FileSystemIndexRuns(ctx, engine.IndexRunQuery{Loc: l, FileSystem: fs, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range runs {
+			_, has := h.Objects.Get(r.IndexKey)
+			switch r.State {
+			case engine.IndexDone:
+				done++
+				if !has {
+					t.Errorf("done run %s: no object %s", r.ID, r.IndexKey)
+				}
+			case engine.IndexDeleted:
+				deleted++
+				task, err := h.Store.GetTask(ctx, r.TaskID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if has || !task.PointsGone() {
+					t.Errorf("deleted run %s: object kept %v, points gone %v", r.ID, has, task.PointsGone())
+				}
+			}
+			if r.BaseKey != "" && (r.State == engine.IndexDone || r.State == engine.IndexRunning) {
+				if _, ok := h.Objects.Get(r.BaseKey); !ok {
+					t.Errorf("run %s (%s) reads base %s, which was deleted", r.ID, r.State, r.BaseKey)
+				}
+			}
+		}
+	}
+	if deleted == 0 || done == 0 {
+		t.Errorf("%d indexes deleted, %d done: want the first days' indexes deleted after their restore points", deleted, done)
 	}
 }

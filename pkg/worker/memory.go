@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/efskeeper/efskeeper/pkg/engine"
@@ -60,6 +61,19 @@ func (m *MemoryBucket) Get(key string) ([]byte, bool) {
 	defer m.mu.Unlock()
 	b, ok := m.objs[key]
 	return slices.Clone(b), ok
+}
+
+// DeleteIndex implements engine.IndexObjects: deleting an absent object
+// is no error, as in S3; a key that is not an index's is refused, as
+// awscloud.Bucket refuses it.
+func (m *MemoryBucket) DeleteIndex(_ context.Context, key string) error {
+	if !strings.HasPrefix(key, engine.IndexesPrefix) || !strings.HasSuffix(key, ".idx") {
+		return engine.Errorf(engine.EINVALID, "delete %s: not an index key", key)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, key)
+	return nil
 }
 
 // Keys lists the objects' keys, sorted.

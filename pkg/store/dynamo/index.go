@@ -64,8 +64,9 @@ func (s *Store) indexRunAttrs(r *engine.IndexRun) item {
 	m := attrs(attrPK, pk, attrSK, sk, attrType, "indexrun",
 		AttrGSI1PK, duePK, AttrGSI1SK, dueSK, AttrGSI2PK, gsiIndexFS+fs, AttrGSI2SK, byTime, AttrGSI3PK, donePK, AttrGSI3SK, doneSK)
 	// A done run names an index that restore browsing and later delta
-	// indexes read: it stays. Failed and skipped runs are history only.
-	if r.State == engine.IndexFailed || r.State == engine.IndexSkipped {
+	// indexes read: it stays. Failed and skipped runs, and runs whose
+	// index was deleted after its restore points, are history only.
+	if r.State == engine.IndexFailed || r.State == engine.IndexSkipped || r.State == engine.IndexDeleted {
 		s.setExpiry(m, r.UpdatedAt)
 	}
 	return m

@@ -90,6 +90,15 @@ func TestNewItemLayout(t *testing.T) {
 	if sAttr(m, "gsi1pk") != "" || sAttr(m, "gsi3pk") != "IXDONE#"+fs || sAttr(m, "gsi3sk") != T+"#"+r.ID || expiresAt(t, m) != 0 {
 		t.Fatalf("done index run item (a done run keeps its index and never expires): %v", m)
 	}
+	// Its index deleted after its restore points: history, which expires.
+	r.State, r.UpdatedAt = engine.IndexDeleted, at.Add(2*time.Hour)
+	if err := s.PutIndexRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	m = rawItem(t, table, "INDEXRUN#"+r.ID, "INDEXRUN")
+	if sAttr(m, "gsi3pk") != "" || expiresAt(t, m) != at.Add(2*time.Hour).Unix()+tenDays {
+		t.Fatalf("index run whose index was deleted: %v", m)
+	}
 	f := newIndexRun("p1#failed")
 	f.State, f.Deadline = engine.IndexFailed, at
 	if err := s.CreateIndexRun(ctx, f); err != nil {

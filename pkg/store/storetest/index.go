@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -144,6 +145,25 @@ func testFileSystemIndexRuns(t *testing.T, s engine.IndexStore) {
 	must(t, "list done", err)
 	if len(done) != 5 || done[0].ID != engine.IndexRunID("a-6") || done[1].ID != engine.IndexRunID("a-5") {
 		t.Errorf("after a-5 turned done: %v", idsOf(done, func(r *engine.IndexRun) string { return r.TaskID }))
+	}
+
+	// A done run whose index was deleted (engine.Indexer.Prune) leaves the
+	// done listing and stays in the full one.
+	r, err = s.GetIndexRun(ctx, engine.IndexRunID("a-6"))
+	must(t, "get", err)
+	r.State = engine.IndexDeleted
+	must(t, "put", s.PutIndexRun(ctx, r))
+	done, _, err = s.FileSystemIndexRuns(ctx, engine.IndexRunQuery{Loc: loc1, FileSystem: fsA, DoneOnly: true})
+	must(t, "list done", err)
+	if len(done) != 4 || done[0].ID != engine.IndexRunID("a-5") {
+		t.Errorf("after a-6's index was deleted, done runs: %v", idsOf(done, func(r *engine.IndexRun) string { return r.TaskID }))
+	}
+	all, _, err := s.FileSystemIndexRuns(ctx, engine.IndexRunQuery{Loc: loc1, FileSystem: fsA})
+	must(t, "list all", err)
+	if !slices.ContainsFunc(all, func(r *engine.IndexRun) bool {
+		return r.ID == engine.IndexRunID("a-6") && r.State == engine.IndexDeleted
+	}) {
+		t.Errorf("the deleted run a-6 left the full listing")
 	}
 
 	_, _, err = s.FileSystemIndexRuns(ctx, engine.IndexRunQuery{Loc: loc1, FileSystem: fsA, Cursor: "not a cursor"})
