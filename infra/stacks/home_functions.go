@@ -114,6 +114,10 @@ func (h *home) functionPolicy(name string) *policy {
 		// The result, and the index it names: Done checks the index object
 		// itself instead of trusting the worker's word.
 		p.allow("ReadResults", []string{"s3:GetObject"}, []string{arnAllResults, arnAllIndexes}, nil)
+		// Done prunes the indexes whose restore points retention deleted
+		// (engine.Indexer.Prune); the bucket is versioned, so a deleted
+		// index stays recoverable for NoncurrentVersionDays.
+		p.allow("DeleteIndexes", []string{"s3:DeleteObject"}, []string{arnAllIndexes}, nil)
 		p.publish(h)
 	case FnAPI:
 		p.restore()

@@ -170,7 +170,7 @@ var expectedFunctionActions = map[string][]string{
 		"ec2:DescribeNetworkInterfaceAttribute", "ec2:DescribeVpcAttribute", "ec2:RunInstances", "ec2:CreateTags", "iam:PassRole", "ssm:GetParameters",
 		"elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups", "s3:GetObject",
 		"sts:AssumeRole"}),
-	FnIndexDone: concat(storeActions, publishActions, []string{"s3:GetObject", "sqs:SendMessage"}),
+	FnIndexDone: concat(storeActions, publishActions, []string{"s3:GetObject", "s3:DeleteObject", "sqs:SendMessage"}),
 	FnAPI: concat(storeActions, orgActions, publishActions, []string{"backup:StartRestoreJob", "backup:GetRecoveryPointRestoreMetadata",
 		"backup:ListRecoveryPointsByBackupVault", "backup:DescribeRestoreJob", "iam:PassRole", "s3:GetObject",
 		"s3:ListBucket", "sqs:SendMessage", "sts:AssumeRole"}),
@@ -371,4 +371,30 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// Only indexdone deletes objects of the index bucket, and only indexes
+// (Prune), never worker results or anything else.
+func TestOnlyIndexesAreDeleted(t *testing.T) {
+	s := fullFixture(t)
+	for _, key := range keys(s.templates) {
+		n := 0
+		for _, st := range allStatements(s.templates[key]) {
+			if !st.allow() || !contains(st.actions(), "s3:DeleteObject") {
+				continue
+			}
+			n++
+			if key != "home" || !strings.HasPrefix(st.where, constructID(FnIndexDone)) || len(st.actions()) != 1 {
+				t.Errorf("%s %s allows s3:DeleteObject (with %v)", key, st.where, st.actions())
+			}
+			for _, r := range st.resources() {
+				if !strings.HasSuffix(r, "/"+IndexesPrefix+"*") {
+					t.Errorf("%s %s: s3:DeleteObject on %s, want only %s*", key, st.where, r, IndexesPrefix)
+				}
+			}
+		}
+		if key == "home" && n != 1 {
+			t.Errorf("home: %d statements allow s3:DeleteObject, want indexdone's one", n)
+		}
+	}
 }
