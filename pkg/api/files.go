@@ -197,6 +197,9 @@ func (s *Server) browseFiles(w http.ResponseWriter, r *http.Request) error {
 		return engine.Errorf(engine.ENOTFOUND, "restore point %s has no file index: its policy does not index, or indexing has not run", r.PathValue("id"))
 	case err != nil:
 		return fmt.Errorf("read the index run of %s: %w", t.ID(), err)
+	case run.State == engine.IndexDeleted:
+		// Prune deletes an index only after every point it describes.
+		return engine.Errorf(engine.ENOTFOUND, "the file index of restore point %s was deleted after retention deleted the restore points it describes", r.PathValue("id"))
 	case run.State != engine.IndexDone:
 		return engine.Errorf(engine.ENOTFOUND, "restore point %s has no file index yet: indexing is %s%s", r.PathValue("id"), run.State, messageSuffix(run.Message))
 	}

@@ -267,6 +267,15 @@ func TestBrowseFiles(t *testing.T) {
 	if e := r.errorBody(t); !bytes.Contains([]byte(e.Message), []byte("damaged")) {
 		t.Fatalf("a damaged index must say so: %q", e.Message)
 	}
+	// An index Prune deleted says so rather than "not yet".
+	fw.runs.mu.Lock()
+	fw.runs.runs[engine.IndexRunID(fw.tasks[1].ID())].State = engine.IndexDeleted
+	fw.runs.mu.Unlock()
+	r = f.do("GET", "/restore-points/"+fw.pointID(1, false)+"/files", nil)
+	mustStatus(t, r, http.StatusNotFound)
+	if e := r.errorBody(t); !bytes.Contains([]byte(e.Message), []byte("was deleted after retention deleted")) {
+		t.Fatalf("a deleted index: %q", e.Message)
+	}
 }
 
 func names(es []api.FileEntry) string {
