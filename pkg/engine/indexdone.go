@@ -71,9 +71,11 @@ func (ix *Indexer) Done(ctx context.Context, res WorkerResult) error {
 			return err
 		}
 	}
+	recorded := false // false: the run ended meanwhile (a later run took its expired slot)
 	_, err = update(ctx,
 		func(ctx context.Context) (*IndexRun, error) { return ix.Runs.GetIndexRun(ctx, run.ID) },
 		func(r *IndexRun) (bool, error) {
+			recorded = false // (a conflict reads the run again)
 			if r.State.Terminal() {
 				return false, nil
 			}
@@ -82,6 +84,7 @@ func (ix *Indexer) Done(ctx context.Context, res WorkerResult) error {
 			now := ix.now()
 			r.State, r.UpdatedAt, r.FinishedAt, r.Message = IndexDone, now, now, ""
 			*run = *r
+			recorded = true
 			return true, nil
 		},
 		ix.Runs.PutIndexRun)
@@ -89,7 +92,12 @@ func (ix *Indexer) Done(ctx context.Context, res WorkerResult) error {
 		return fmt.Errorf("index result %s: record done: %w", run.ID, err)
 	}
 	// Still holding the file system's slot: no launch of it chooses a base
-	// while Prune decides which indexes to delete.
+	// while Prune decides which indexes to delete. A run that ended
+	// meanwhile may have lost the slot to a later run: no prune then.
+	if !recorded {
+		log.Debug("index result for a run that ended meanwhile ignored")
+		return nil
+	}
 	if pr, err := ix.Prune(ctx, run.Loc, run.FileSystem); err != nil {
 		log.Warn("could not delete every index whose restore points are gone; the next index of the file system tries again", "deleted", pr.Deleted, "error", err)
 	} else if pr.Deleted > 0 || pr.Kept > 0 {

@@ -65,11 +65,21 @@ func (ix *Indexer) Prune(ctx context.Context, l Loc, fileSystem string) (PruneRe
 		q.Cursor = next
 	}
 	// readers counts, per full index, the runs that read or will read it:
-	// deltas that are done or under way.
+	// deltas that are done or under way. A base key that names no run's
+	// index should not happen (bases outlive their deltas); if one does,
+	// Prune cannot tell which full index it is and deletes none.
 	readers := map[string]int{}
+	keys := map[string]bool{}
+	for _, r := range runs {
+		keys[r.IndexKey] = true
+	}
+	unknownBase := ""
 	for _, r := range runs {
 		if r.BaseKey != "" && r.State != IndexFailed && r.State != IndexSkipped && r.State != IndexDeleted {
 			readers[r.BaseKey]++
+			if !keys[r.BaseKey] {
+				unknownBase = r.BaseKey
+			}
 		}
 	}
 	var deltas, fulls []*IndexRun
@@ -97,6 +107,12 @@ func (ix *Indexer) Prune(ctx context.Context, l Loc, fileSystem string) (PruneRe
 		}
 		readers[r.BaseKey]--
 		res.Deleted++
+	}
+	if unknownBase != "" && len(fulls) > 0 {
+		ix.Log.Warn("index of restore points that are gone kept: a delta of the file system reads a base that no index run names",
+			"fileSystem", fileSystem, "account", l.Account, "region", l.Region, "base", unknownBase)
+		res.Kept += len(fulls)
+		fulls = nil
 	}
 	for _, r := range fulls {
 		if readers[r.IndexKey] > 0 {

@@ -186,3 +186,83 @@ func TestIndexPruneAfterFailures(t *testing.T) {
 		t.Errorf("states %v, base object kept %v", states, e.hasObject(f1.IndexKey))
 	}
 }
+
+// A delta that names a base no run has (it should not happen) stops Prune
+// from deleting any full index of the file system: it cannot tell which
+// one the delta reads.
+func TestIndexPruneKeepsFullIndexesWhenABaseIsUnknown(t *testing.T) {
+	e := newIxEnv(t)
+	f1 := e.pruneDay(1)
+	e.gone(1, engine.DeletionDeleted, true)
+	odd := &engine.IndexRun{ID: engine.IndexRunID("elsewhere"), TaskID: "elsewhere", PolicyID: ixPolicy, Loc: ixHome, FileSystem: ixFS1,
+		RecoveryPointArn: ixRP(ixFS1, 9), BackupCreatedAt: ixT0, State: engine.IndexDone,
+		IndexKey: engine.IndexKey(ixHome, ixFS1, ixRP(ixFS1, 9)), BaseKey: engine.IndexKey(ixHome, ixFS1, ixRP(ixFS1, 8))}
+	if err := e.runs.CreateIndexRun(ixCtx, odd); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.ix.Prune(ixCtx, ixHome, ixFS1)
+	if err != nil || res.Deleted != 0 || res.Kept != 1 || !e.hasObject(f1.IndexKey) {
+		t.Fatalf("Prune with an unknown base: %+v, %v; full index kept %v", res, err, e.hasObject(f1.IndexKey))
+	}
+}
+
+// runsEndedMeanwhile answers the first read of one run as still running,
+// as Done reads it before a later run takes the expired slot and ends it.
+type runsEndedMeanwhile struct {
+	engine.IndexStore
+	id   string
+	seen bool
+}
+
+func (r *runsEndedMeanwhile) GetIndexRun(ctx context.Context, id string) (*engine.IndexRun, error) {
+	run, err := r.IndexStore.GetIndexRun(ctx, id)
+	if err == nil && id == r.id && !r.seen {
+		r.seen = true
+		run.State = engine.IndexRunning
+	}
+	return run, err
+}
+
+// A result whose run ended meanwhile records nothing and prunes nothing:
+// the run no longer holds the file system's slot.
+func TestIndexDoneOfAnEndedRunDoesNotPrune(t *testing.T) {
+	e := newIxEnv(t)
+	f1 := e.pruneDay(1)
+	m := e.msgFor(engine.SessionID(ixPolicy, ixT0.Add(24*time.Hour)), ixFS1, ixRP(ixFS1, 2), ixT0.Add(24*time.Hour))
+	if err := e.ix.Launch(ixCtx, m); err != nil {
+		t.Fatal(err)
+	}
+	results := e.instances.RunPending(ixCtx)
+	if len(results) != 1 {
+		t.Fatalf("%d workers ran", len(results))
+	}
+	body, _ := e.objects.Get(engine.ResultKey(results[0].RunID))
+	res, err := engine.ParseWorkerResult(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The run is ended (its slot expired and a later run took it), and
+	// day 1's points go; the failed delta reads nothing.
+	r := e.run(m)
+	r.State, r.Message = engine.IndexFailed, "found its slot expired"
+	if err := e.runs.PutIndexRun(ixCtx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.runs.UnlockFileSystem(ixCtx, ixHome, ixFS1, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.gone(1, engine.DeletionDeleted, true)
+	ix := engine.NewIndexer(engine.Indexer{Store: e.store, Runs: &runsEndedMeanwhile{IndexStore: e.runs, id: r.ID}, Objects: e.objects, Clock: e.world,
+		Config: engine.IndexerConfig{Bucket: ixBucket, BucketRegion: ixHome.Region}})
+	if err := ix.Done(ixCtx, res); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.run(m); got.State != engine.IndexFailed || !e.hasObject(f1.IndexKey) {
+		t.Errorf("run %s, day 1's index kept %v: want the ended run left alone and no prune", got.State, e.hasObject(f1.IndexKey))
+	}
+	// The next index of the file system, which holds the slot, prunes.
+	e.pruneDay(3)
+	if e.hasObject(f1.IndexKey) {
+		t.Errorf("day 1's index outlived its points after the next index was done")
+	}
+}
