@@ -92,8 +92,13 @@ func TestWorkerConfigs(t *testing.T) {
 	if r.header.Get("ETag") != `"1"` {
 		t.Fatalf("ETag %q", r.header.Get("ETag"))
 	}
-	r = f.do("PUT", "/worker-configs/eu-west-1?account=222222222222", []byte(`{"account":"222222222222","region":"eu-west-1","instanceType":"m7g.large"}`))
+	r = f.do("PUT", "/worker-configs/eu-west-1?account=222222222222", []byte(`{"account":"222222222222","region":"eu-west-1","instanceType":"m7g.large","maxLifetimeHours":36}`))
 	mustStatus(t, r, http.StatusCreated)
+	var own api.WorkerConfig
+	r.decode(t, &own)
+	if own.MaxLifetimeHours != 36 || own.InstanceType != "m7g.large" {
+		t.Fatalf("account's config %+v", own)
+	}
 	r = f.do("GET", "/worker-configs/eu-west-1", nil)
 	mustStatus(t, r, http.StatusOK)
 	var c api.WorkerConfig
@@ -118,6 +123,7 @@ func TestWorkerConfigs(t *testing.T) {
 		{"PUT", "/worker-configs/eu-west-1", `{"region":"eu-west-1","subnetId":"net-1"}`, 400},
 		{"PUT", "/worker-configs/eu-west-1", `{"region":"eu-west-1","subnet":"subnet-0123456789abcdef0"}`, 400},
 		{"PUT", "/worker-configs/eu-west-1", `{"region":"eu-west-1","privateNetwork":"yes"}`, 400},
+		{"PUT", "/worker-configs/eu-west-1", `{"region":"eu-west-1","maxLifetimeHours":500}`, 400},
 		{"PUT", "/worker-configs/eu-west-1?account=1", `{"region":"eu-west-1"}`, 400},
 		{"GET", "/worker-configs/moon-1", ``, 400},
 		{"GET", "/worker-configs/us-east-1", ``, 404},

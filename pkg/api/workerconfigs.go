@@ -17,6 +17,7 @@ type WorkerConfig struct {
 	SecurityGroupIDs []string  `json:"securityGroupIds"`
 	PrivateNetwork   bool      `json:"privateNetwork"`
 	InstanceType     string    `json:"instanceType,omitempty"`
+	MaxLifetimeHours int       `json:"maxLifetimeHours,omitempty"`
 	Version          int64     `json:"version"`
 	UpdatedAt        time.Time `json:"updatedAt,omitzero"`
 }
@@ -28,7 +29,7 @@ type WorkerConfigList struct {
 
 func workerConfigDoc(c *engine.WorkerConfig) WorkerConfig {
 	return WorkerConfig{Account: c.Account, Region: c.Region, SubnetID: c.SubnetID, SecurityGroupIDs: nonNil(c.SecurityGroupIDs),
-		PrivateNetwork: c.PrivateNetwork, InstanceType: c.InstanceType, Version: c.Version, UpdatedAt: c.UpdatedAt}
+		PrivateNetwork: c.PrivateNetwork, InstanceType: c.InstanceType, MaxLifetimeHours: c.MaxLifetimeHours, Version: c.Version, UpdatedAt: c.UpdatedAt}
 }
 
 func (s *Server) workerConfigs() (engine.WorkerConfigStore, error) {

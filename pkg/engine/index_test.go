@@ -398,7 +398,8 @@ func TestIndexWorkerConfigurationIsUsed(t *testing.T) {
 	e.world.AddSubnet(ixHome, sim.Subnet{ID: "subnet-0000000000000000b", VpcID: "vpc-1", AvailabilityZone: "eu-west-1b", CIDR: "10.0.2.0/24", MapPublicIPOnLaunch: true})
 	e.world.AddSecurityGroup(ixHome, sim.SecurityGroup{ID: "sg-00000000000000abc", VpcID: "vpc-1", Egress: []sim.SecurityGroupRule{
 		{Protocol: "tcp", FromPort: 2049, ToPort: 2049, GroupIDs: []string{"sg-efs"}}, {Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: []string{"0.0.0.0/0"}}}})
-	cfg := &engine.WorkerConfig{Region: ixHome.Region, SubnetID: "subnet-0000000000000000b", SecurityGroupIDs: []string{"sg-00000000000000abc"}, InstanceType: "t4g.small"}
+	cfg := &engine.WorkerConfig{Region: ixHome.Region, SubnetID: "subnet-0000000000000000b", SecurityGroupIDs: []string{"sg-00000000000000abc"}, InstanceType: "t4g.small",
+		MaxLifetimeHours: 30}
 	if err := e.runs.PutWorkerConfig(ixCtx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -411,6 +412,14 @@ func TestIndexWorkerConfigurationIsUsed(t *testing.T) {
 	if r.State != engine.IndexRunning || r.SubnetID != "subnet-0000000000000000b" || r.InstanceType != "t4g.small" || len(l) != 1 ||
 		l[0].Launch.SubnetID != "subnet-0000000000000000b" || !slices.Equal(l[0].Launch.SecurityGroupIDs, []string{"sg-00000000000000abc"}) || l[0].Launch.InstanceType != "t4g.small" {
 		t.Errorf("run %+v, launch %+v", r, l)
+	}
+	// Its lifetime bounds the worker (not the deployment's 2 hours), the
+	// run's deadline and the file system's slot.
+	if len(l) == 1 && l[0].Launch.Job.MaxLifetimeSeconds != 30*3600 || !r.Deadline.Equal(r.LaunchedAt.Add(30*time.Hour+20*time.Minute)) {
+		t.Errorf("lifetime: job %+v, deadline %s after launch", l, r.Deadline.Sub(r.LaunchedAt))
+	}
+	if _, err := e.runs.LockFileSystem(ixCtx, ixHome, ixFS1, "ix-other", ixT0.Add(30*time.Hour), ixT0.Add(31*time.Hour)); !engine.IsConflict(err) {
+		t.Errorf("another run took the slot within the configured lifetime: %v", err)
 	}
 	// An account's own configuration wins over the Region's.
 	own := &engine.WorkerConfig{Account: ixHome.Account, Region: ixHome.Region, SubnetID: "subnet-0000000000000ffff"}

@@ -30,10 +30,14 @@ type WorkerConfig struct {
 	// PrivateNetwork: the worker gets no public address and reaches S3
 	// through an S3 gateway endpoint (and the interface endpoints
 	// IndexerConfig.InterfaceEndpoints lists).
-	PrivateNetwork bool      `json:"privateNetwork,omitempty"`
-	InstanceType   string    `json:"instanceType,omitempty"`
-	UpdatedAt      time.Time `json:"updatedAt,omitempty"`
-	Version        int64     `json:"version,omitempty"`
+	PrivateNetwork bool   `json:"privateNetwork,omitempty"`
+	InstanceType   string `json:"instanceType,omitempty"`
+	// MaxLifetimeHours, when set, bounds the workers here instead of
+	// IndexerConfig.MaxLifetime: a file system of many millions of files
+	// may need longer than the default 8 hours to walk.
+	MaxLifetimeHours int       `json:"maxLifetimeHours,omitempty"`
+	UpdatedAt        time.Time `json:"updatedAt,omitempty"`
+	Version          int64     `json:"version,omitempty"`
 }
 
 var (
@@ -73,6 +77,9 @@ func (c *WorkerConfig) Validate() error {
 	if c.InstanceType != "" && (!ixInstanceTypeRE.MatchString(c.InstanceType) || len(c.InstanceType) > 64) {
 		add("instanceType: %q is not an EC2 instance type (m7g.large)", c.InstanceType)
 	}
+	if c.MaxLifetimeHours < 0 || c.MaxLifetimeHours > maxWorkerLifetimeHours {
+		add("maxLifetimeHours: %d is not between 1 and %d (leave it out for the deployment's default)", c.MaxLifetimeHours, maxWorkerLifetimeHours)
+	}
 	if len(problems) > 0 {
 		return &Error{Code: EINVALID, Message: "worker configuration: " + strings.Join(problems, "; ")}
 	}
@@ -92,7 +99,7 @@ func ParseWorkerConfig(data []byte) (*WorkerConfig, error) {
 	if dec.More() {
 		return nil, Errorf(EINVALID, "worker configuration: more than one JSON value")
 	}
-	known := []string{"account", "region", "subnetId", "securityGroupIds", "privateNetwork", "instanceType"}
+	known := []string{"account", "region", "subnetId", "securityGroupIds", "privateNetwork", "instanceType", "maxLifetimeHours"}
 	var unknown []string
 	for k := range fields {
 		if !slices.Contains(known, k) {
@@ -111,6 +118,18 @@ func ParseWorkerConfig(data []byte) (*WorkerConfig, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// maxWorkerLifetimeHours is the longest a worker may run: a week, what
+// WorkerJob.Validate accepts.
+const maxWorkerLifetimeHours = 7 * 24
+
+// lifetime is how long the workers under c may run.
+func (ix *Indexer) lifetime(c *WorkerConfig) time.Duration {
+	if c != nil && c.MaxLifetimeHours > 0 {
+		return time.Duration(c.MaxLifetimeHours) * time.Hour
+	}
+	return ix.Config.MaxLifetime
 }
 
 // workerConfig finds the configuration that applies to l: the account's

@@ -91,8 +91,8 @@ func TestParseWorkerResult(t *testing.T) {
 }
 
 func TestParseWorkerConfig(t *testing.T) {
-	c, err := ParseWorkerConfig([]byte(`{"region":"eu-west-1","subnetId":"subnet-0123456789abcdef0","securityGroupIds":["sg-0123456789abcdef0"],"privateNetwork":true,"instanceType":"t4g.small"}`))
-	if err != nil || !c.PrivateNetwork || c.SubnetID != "subnet-0123456789abcdef0" || c.InstanceType != "t4g.small" {
+	c, err := ParseWorkerConfig([]byte(`{"region":"eu-west-1","subnetId":"subnet-0123456789abcdef0","securityGroupIds":["sg-0123456789abcdef0"],"privateNetwork":true,"instanceType":"t4g.small","maxLifetimeHours":24}`))
+	if err != nil || !c.PrivateNetwork || c.SubnetID != "subnet-0123456789abcdef0" || c.InstanceType != "t4g.small" || c.MaxLifetimeHours != 24 {
 		t.Fatalf("ParseWorkerConfig = %+v, %v", c, err)
 	}
 	for doc, want := range map[string]string{
@@ -102,6 +102,9 @@ func TestParseWorkerConfig(t *testing.T) {
 		`{"region":"eu-west-1","securityGroupIds":["sg-0123456789abcdef0","sg-0123456789abcdef0"]}`: "listed twice",
 		`{"region":"eu-west-1","instanceType":"large"}`:                                             "instanceType",
 		`{"region":"eu-west-1","account":"12"}`:                                                     "account",
+		`{"region":"eu-west-1","maxLifetimeHours":169}`:                                             "maxLifetimeHours: 169 is not between 1 and 168",
+		`{"region":"eu-west-1","maxLifetimeHours":-1}`:                                              "maxLifetimeHours",
+		`{"region":"eu-west-1","maxLifetimeHours":1.5}`:                                             "maxLifetimeHours",
 		`{"region":"eu-west-1"} {}`:                                                                 "more than one",
 	} {
 		_, err := ParseWorkerConfig([]byte(doc))

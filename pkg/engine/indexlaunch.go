@@ -31,8 +31,13 @@ func (ix *Indexer) Launch(ctx context.Context, m IndexRunMsg) error {
 		log.Debug("index run already under way or finished", "state", string(run.State))
 		return nil
 	}
+	cfg, err := ix.workerConfig(ctx, run.Loc)
+	if err != nil {
+		return fmt.Errorf("index run %s: %w", run.ID, err)
+	}
+	lifetime := ix.lifetime(cfg)
 	now := ix.now()
-	lock, err := ix.Runs.LockFileSystem(ctx, run.Loc, run.FileSystem, run.ID, now, now.Add(ix.Config.MaxLifetime+ix.Config.ReportGrace+30*time.Minute))
+	lock, err := ix.Runs.LockFileSystem(ctx, run.Loc, run.FileSystem, run.ID, now, now.Add(lifetime+ix.Config.ReportGrace+30*time.Minute))
 	if IsConflict(err) {
 		return ix.end(ctx, run, IndexSkipped, fmt.Sprintf("restore point %s of %s was not indexed: index run %s of the same file system holds it until %s (one index run per file system at a time)",
 			run.RecoveryPointArn, run.FileSystem, lock.RunID, lock.Until.Format(time.RFC3339)), nil)
@@ -53,10 +58,6 @@ func (ix *Indexer) Launch(ctx context.Context, m IndexRunMsg) error {
 		return fmt.Errorf("index run %s: list mount targets of %s: %w", run.ID, run.FileSystem, err)
 	case err != nil:
 		return ix.end(ctx, run, IndexFailed, fmt.Sprintf("%s was not indexed: its mount targets could not be listed: %v", run.FileSystem, err), nil)
-	}
-	cfg, err := ix.workerConfig(ctx, run.Loc)
-	if err != nil {
-		return fmt.Errorf("index run %s: %w", run.ID, err)
 	}
 	view, err := ix.Network.DescribeNetwork(ctx, run.Loc, PreflightQuery(mts, cfg))
 	switch {
@@ -86,7 +87,7 @@ func (ix *Indexer) Launch(ctx context.Context, m IndexRunMsg) error {
 	run.SecurityGroupIDs, run.PrivateNetwork, run.InstanceType = place.SecurityGroupIDs, place.PrivateNetwork, place.InstanceType
 	run.IndexKey, run.BaseKey, run.ResultKey = IndexKey(run.Loc, run.FileSystem, run.RecoveryPointArn), baseKey, ResultKey(run.ID)
 	run.LaunchedAt, run.UpdatedAt = now, now
-	run.Deadline = now.Add(ix.Config.MaxLifetime + ix.Config.ReportGrace)
+	run.Deadline = now.Add(lifetime + ix.Config.ReportGrace)
 	if err := ix.Runs.PutIndexRun(ctx, run); err != nil {
 		return fmt.Errorf("index run %s: record the launch: %w", run.ID, err)
 	}
@@ -95,7 +96,7 @@ func (ix *Indexer) Launch(ctx context.Context, m IndexRunMsg) error {
 		MountTargetIP: run.MountTargetIP, Bucket: ix.Config.Bucket, BucketRegion: ix.Config.BucketRegion,
 		IndexKey: run.IndexKey, BaseKey: run.BaseKey, ResultKey: run.ResultKey,
 		RecoveryPointArn: run.RecoveryPointArn, BackupCreatedAt: run.BackupCreatedAt,
-		MaxLifetimeSeconds: int64(ix.Config.MaxLifetime / time.Second),
+		MaxLifetimeSeconds: int64(lifetime / time.Second),
 	}
 	if err := job.Validate(); err != nil {
 		return ix.end(ctx, run, IndexFailed, fmt.Sprintf("%s was not indexed: %v", run.FileSystem, err), nil)
@@ -271,8 +272,12 @@ func (ix *Indexer) expireRun(ctx context.Context, id, why string) {
 	if inst == "" {
 		inst = "not recorded"
 	}
+	within := ix.Config.MaxLifetime + ix.Config.ReportGrace
+	if !run.LaunchedAt.IsZero() && run.Deadline.After(run.LaunchedAt) {
+		within = run.Deadline.Sub(run.LaunchedAt) // its worker configuration's lifetime
+	}
 	msg := fmt.Sprintf("index of %s (restore point %s) has no result: the worker (instance %s) did not report within %s; %s",
-		run.FileSystem, run.RecoveryPointArn, inst, ix.Config.MaxLifetime+ix.Config.ReportGrace, why)
+		run.FileSystem, run.RecoveryPointArn, inst, within, why)
 	if err := ix.end(ctx, run, IndexFailed, msg, nil); err != nil {
 		ix.logFor(run).Warn("could not record an expired index run", "error", err)
 	}

@@ -265,7 +265,7 @@ func testWorkerConfigs(t *testing.T, s engine.WorkerConfigStore) {
 	_, err := s.GetWorkerConfig(ctx, "", "eu-west-1")
 	wantCode(t, "get missing", err, engine.ENOTFOUND)
 	region := &engine.WorkerConfig{Region: "eu-west-1", SubnetID: "subnet-0123456789abcdef0",
-		SecurityGroupIDs: []string{"sg-0123456789abcdef0"}, InstanceType: "t4g.small", UpdatedAt: t0}
+		SecurityGroupIDs: []string{"sg-0123456789abcdef0"}, InstanceType: "t4g.small", MaxLifetimeHours: 12, UpdatedAt: t0}
 	must(t, "create", s.PutWorkerConfig(ctx, region))
 	if region.Version != 1 {
 		t.Fatalf("version %d, want 1", region.Version)
